@@ -1,0 +1,53 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+# A camera's id names its folder in every store and its MQTT topics, so it
+# is kept to characters that are safe in object keys, paths and topics.
+camera_id_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]{0,62}$",
+    "Use 1 to 63 lowercase letters, digits and hyphens, starting with a "
+    "letter or digit.",
+)
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256-bit random strings, so a plain digest is enough to
+    # keep them useless if the database leaks.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _default_interval() -> int:
+    return settings.DEFAULT_SAMPLING_INTERVAL
+
+
+class Camera(models.Model):
+    id = models.CharField(
+        primary_key=True, max_length=63, validators=[camera_id_validator]
+    )
+    description = models.CharField(max_length=200, blank=True)
+    sampling_interval = models.PositiveIntegerField(
+        default=_default_interval,
+        validators=[MinValueValidator(1), MaxValueValidator(86_400)],
+        help_text="Seconds between two snapshots.",
+    )
+    token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+    def set_new_token(self) -> str:
+        """Replace the camera's API token and return the new one.
+
+        Only the digest is stored; the caller shows the token once.
+        """
+        token = secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        return token

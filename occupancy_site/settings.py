@@ -1,0 +1,199 @@
+"""Settings for the occupancy service, read from environment variables.
+
+Every variable is listed with its default in .env.example. The defaults
+serve a newcomer running everything on one machine.
+"""
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from occupancy_site.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+OCCUPANCY_BACKEND = env_choice("OCCUPANCY_BACKEND", "local", ["local"])
+DATA_DIR = env_path("OCCUPANCY_DATA_DIR", BASE_DIR / "var")
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+
+
+def _secret_key() -> str:
+    key = env_str("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    if OCCUPANCY_BACKEND != "local":
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set")
+    # On one machine a key is made once and kept beside the database, so
+    # sessions survive restarts without a secret in the repository.
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "devices",
+    "zones",
+    "pipeline",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "occupancy_site.urls"
+WSGI_APPLICATION = "occupancy_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite in the data directory unless DATABASE_URL names another database.
+# WAL and an immediate transaction mode let the web server and the worker
+# write to the same file without "database is locked" errors.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'occupancy.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# Static files are served from the apps directly: no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+
+
+def _local_store(folder: str) -> dict:
+    return {
+        "BACKEND": "pipeline.storage.AtomicFileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / folder, "base_url": None},
+    }
+
+
+# The four stores of the product, by alias. Only the pipeline and the
+# admin open them, through django.core.files.storage.storages.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage",
+    },
+    "image_cache": _local_store("image-cache"),
+    "processed_images": _local_store("processed-images"),
+    "control_images": _local_store("control-images"),
+    "data_lake": _local_store("data-lake"),
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "occupancy_site.api.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# How people are counted in a zone: "assign" runs the detector once per
+# snapshot and places each person by the bottom centre of their box;
+# "crop" runs it once per zone on the zone's blanked bounding box.
+COUNT_STRATEGY = env_choice("COUNT_STRATEGY", "assign", ["assign", "crop"])
+DETECTOR_SCORE_THRESHOLD = env_float(
+    "DETECTOR_SCORE_THRESHOLD", 0.25, minimum=0.01, maximum=0.99
+)
+
+# Snapshot limits: larger files or images are refused at upload.
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 16_000_000, minimum=10_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 64 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 64 * 1024
+
+# How often the local worker looks for new snapshots.
+WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 0.5, minimum=0.05, maximum=10)
+
+# Interval given to cameras created without one; a zone is stale after
+# three intervals without a count.
+DEFAULT_SAMPLING_INTERVAL = env_int(
+    "DEFAULT_SAMPLING_INTERVAL", 60, minimum=1, maximum=86_400
+)
+
+LOG_LEVEL = env_choice(
+    "LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from pipeline.views import OccupancyView, UploadView
+
+api = [
+    path("uploads/", UploadView.as_view(), name="upload"),
+    path("occupancy/", OccupancyView.as_view(), name="occupancy"),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api)),
+]

@@ -1,0 +1,43 @@
+"""The live picture: the latest count of every active zone."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pipeline.counts import current_counts
+from zones.models import Zone
+
+# A zone whose camera missed this many sampling intervals is stale.
+STALE_AFTER_INTERVALS = 3
+
+
+def space_occupancy(now: datetime) -> dict[str, Any]:
+    zones = list(Zone.objects.filter(active=True).select_related("camera"))
+    counts = current_counts().for_zones(zone.pk for zone in zones)
+    rows = [_zone_row(zone, counts.get(zone.pk), now) for zone in zones]
+    known = [row for row in rows if row["people"] is not None]
+    capacities = [row["capacity"] for row in rows]
+    return {
+        "generated_at": now,
+        "total": {
+            "people": sum(row["people"] for row in known),
+            "capacity": None if None in capacities else sum(capacities),
+            "zones": len(rows),
+            "counted_zones": len(known),
+            "stale": any(row["stale"] for row in rows),
+        },
+        "zones": rows,
+    }
+
+
+def _zone_row(zone: Zone, count: Any, now: datetime) -> dict[str, Any]:
+    limit = timedelta(seconds=STALE_AFTER_INTERVALS * zone.camera.sampling_interval)
+    captured_at = count.captured_at if count else None
+    return {
+        "id": zone.pk,
+        "name": zone.name,
+        "camera": zone.camera_id,
+        "people": count.people if count else None,
+        "capacity": zone.capacity,
+        "captured_at": captured_at,
+        "stale": captured_at is None or now - captured_at > limit,
+    }

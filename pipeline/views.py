@@ -1,0 +1,100 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices.authentication import CameraTokenAuthentication, IsCamera
+from pipeline.images import InvalidImage
+from pipeline.occupancy import space_occupancy
+from pipeline.uploads import accept_snapshot
+
+# Camera clocks drift; a capture time further ahead than this is refused.
+CLOCK_SKEW = timedelta(minutes=5)
+# Cameras buffer snapshots while offline, but not for longer than this.
+OLDEST_CAPTURE = timedelta(days=7)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The snapshot is too large."
+
+
+class UploadInput(serializers.Serializer):
+    image = serializers.FileField(allow_empty_file=True)
+    captured_at = serializers.CharField(required=False, max_length=40)
+    camera = serializers.CharField(required=False, max_length=63)
+
+    def validate_captured_at(self, text: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise serializers.ValidationError(
+                "Give an ISO 8601 time, e.g. 2026-12-03T14:05:00Z."
+            )
+        if value.tzinfo is None:
+            raise serializers.ValidationError(
+                "Give a time zone, e.g. 2026-12-03T14:05:00Z."
+            )
+        now = timezone.now()
+        if value > now + CLOCK_SKEW:
+            raise serializers.ValidationError("The capture time is in the future.")
+        if value < now - OLDEST_CAPTURE:
+            raise serializers.ValidationError("The capture time is too old to count.")
+        return value
+
+
+class UploadView(APIView):
+    """A camera sends one snapshot to be counted."""
+
+    authentication_classes = [CameraTokenAuthentication]
+    permission_classes = [IsCamera]
+
+    def post(self, request: Request) -> Response:
+        limit = settings.MAX_UPLOAD_BYTES
+        if _content_length(request) > limit + 64 * 1024:
+            raise PayloadTooLarge(f"The request is larger than {limit} bytes.")
+
+        form = UploadInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        camera = request.user.camera
+        claimed = form.validated_data.get("camera")
+        if claimed is not None and claimed != camera.pk:
+            raise exceptions.PermissionDenied(
+                f"This token belongs to camera {camera.pk}, not {claimed[:63]}."
+            )
+        upload = form.validated_data["image"]
+        if upload.size > limit:
+            raise PayloadTooLarge(f"The snapshot is larger than {limit} bytes.")
+
+        captured_at = form.validated_data.get("captured_at") or timezone.now()
+        try:
+            key = accept_snapshot(camera.pk, upload.read(), captured_at)
+        except InvalidImage as error:
+            raise exceptions.ValidationError({"image": str(error)})
+        body = {
+            "image_id": key.image_id,
+            "camera": camera.pk,
+            "captured_at": key.captured_at,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _content_length(request: Request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+class OccupancyView(APIView):
+    """How many people are in each active zone now, and in the space."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    def get(self, request: Request) -> Response:
+        return Response(space_occupancy(timezone.now()))

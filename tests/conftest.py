@@ -1,0 +1,53 @@
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from tests.helpers import WHOLE_PICTURE, make_camera
+from zones.models import Zone
+
+STORE_ALIASES = ("image_cache", "processed_images", "control_images", "data_lake")
+
+
+@pytest.fixture(autouse=True)
+def stores(tmp_path, settings):
+    """Every test gets empty stores of its own."""
+    backend = "pipeline.storage.AtomicFileSystemStorage"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        **{
+            alias: {"BACKEND": backend, "OPTIONS": {"location": tmp_path / alias}}
+            for alias in STORE_ALIASES
+        },
+    }
+    return tmp_path
+
+
+@pytest.fixture
+def lobby(db):
+    """A camera with one zone over its whole picture, and its token."""
+    camera, token = make_camera("lobby")
+    Zone.objects.create(camera=camera, name="Everywhere", polygon=WHOLE_PICTURE)
+    return camera, token
+
+
+@pytest.fixture
+def cafeteria(db):
+    camera, token = make_camera("cafeteria")
+    Zone.objects.create(camera=camera, name="Tables", polygon=WHOLE_PICTURE)
+    return camera, token
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_superuser("alice", "", "a long password")
+
+
+@pytest.fixture
+def client_for():
+    def make(token: str | None = None) -> APIClient:
+        client = APIClient()
+        if token:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return client
+
+    return make

@@ -1,0 +1,69 @@
+"""The zone selections store: the polygons of each camera's active zones.
+
+Zones are edited in the relational database; every change is mirrored
+here so that the pipeline stages read one small record per camera.
+"""
+
+from typing import Protocol
+
+from django.db import transaction
+
+from devices.models import Camera
+from zones.geometry import ZoneShape
+from zones.models import Zone, ZoneSelection
+
+
+class ZoneSelectionsStore(Protocol):
+    def get(self, camera_id: str) -> list[ZoneShape]: ...
+
+    def put(self, camera_id: str, zones: list[ZoneShape]) -> None: ...
+
+    def camera_ids(self) -> set[str]: ...
+
+    def delete(self, camera_id: str) -> None: ...
+
+
+class RelationalZoneSelections:
+    def get(self, camera_id: str) -> list[ZoneShape]:
+        row = ZoneSelection.objects.filter(camera_id=camera_id).first()
+        if row is None:
+            return []
+        return [ZoneShape.from_dict(item) for item in row.zones]
+
+    def put(self, camera_id: str, zones: list[ZoneShape]) -> None:
+        ZoneSelection.objects.update_or_create(
+            camera_id=camera_id,
+            defaults={"zones": [zone.to_dict() for zone in zones]},
+        )
+
+    def camera_ids(self) -> set[str]:
+        return set(ZoneSelection.objects.values_list("camera_id", flat=True))
+
+    def delete(self, camera_id: str) -> None:
+        ZoneSelection.objects.filter(camera_id=camera_id).delete()
+
+
+def zone_selections() -> ZoneSelectionsStore:
+    return RelationalZoneSelections()
+
+
+def mirror_camera(camera_id: str) -> None:
+    """Make the store hold exactly the camera's active zones."""
+    store = zone_selections()
+    if not Camera.objects.filter(pk=camera_id).exists():
+        store.delete(camera_id)
+        return
+    zones = Zone.objects.filter(camera_id=camera_id, active=True).order_by("pk")
+    store.put(camera_id, [zone.shape() for zone in zones])
+
+
+def mirror_all() -> int:
+    """Repair the whole store; returns how many cameras were written."""
+    store = zone_selections()
+    camera_ids = set(Camera.objects.values_list("pk", flat=True))
+    with transaction.atomic():
+        for stale in store.camera_ids() - camera_ids:
+            store.delete(stale)
+        for camera_id in sorted(camera_ids):
+            mirror_camera(camera_id)
+    return len(camera_ids)
