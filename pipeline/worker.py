@@ -1,0 +1,104 @@
+"""The local trigger of the pipeline stages.
+
+The folders of the image cache and processed images stores are the queue:
+a snapshot stays in its folder until its stage has finished with it, so
+whatever arrived while the worker was down, or was interrupted, is picked
+up on the next pass. Every stage can safely run twice on the same image.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.files.storage import storages
+from django.db import close_old_connections
+
+from pipeline.count import count_processed
+from pipeline.crop import crop_snapshot
+from pipeline.retention import expire_images
+from pipeline.storage import walk
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_EVERY = 60.0
+
+
+@dataclass
+class Tally:
+    snapshots: int = 0
+    counted: int = 0
+    failed: int = 0
+    expired: int = 0
+
+    def add(self, other: "Tally") -> None:
+        self.snapshots += other.snapshots
+        self.counted += other.counted
+        self.failed += other.failed
+        self.expired += other.expired
+
+
+class Worker:
+    def __init__(self, poll_seconds: float = 0.5) -> None:
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+        # Names whose failure was logged, so a retry every pass does not
+        # repeat the same error until the image expires.
+        self._failing: set[str] = set()
+
+    def run(self) -> None:
+        logger.info("Worker started, looking for snapshots every %.1f s", self.poll_seconds)
+        total = Tally()
+        last_summary = time.monotonic()
+        while not self.stopping.is_set():
+            total.add(self.run_once())
+            if time.monotonic() - last_summary >= SUMMARY_EVERY:
+                self._summarise(total)
+                total, last_summary = Tally(), time.monotonic()
+            self.stopping.wait(self.poll_seconds)
+        logger.info("Worker stopped")
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run_once(self) -> Tally:
+        """One pass over both stages and the retention sweep."""
+        close_old_connections()
+        tally = Tally()
+        for name in sorted(walk(storages["image_cache"])):
+            if self._attempt(crop_snapshot, name):
+                tally.snapshots += 1
+            else:
+                tally.failed += 1
+        for name in sorted(walk(storages["processed_images"])):
+            if self._attempt(count_processed, name):
+                tally.counted += 1
+            else:
+                tally.failed += 1
+        expired = expire_images()
+        tally.expired = len(expired)
+        self._failing.difference_update(expired)
+        return tally
+
+    def _attempt(self, stage: Callable[[str], object], name: str) -> bool:
+        try:
+            stage(name)
+        except Exception:
+            if name not in self._failing:
+                self._failing.add(name)
+                logger.exception("Could not process %s; will retry until it expires", name)
+            return False
+        self._failing.discard(name)
+        return True
+
+    @staticmethod
+    def _summarise(tally: Tally) -> None:
+        logger.info(
+            "Last minute: %d snapshots cropped, %d images counted, %d failures, "
+            "%d expired",
+            tally.snapshots,
+            tally.counted,
+            tally.failed,
+            tally.expired,
+        )
