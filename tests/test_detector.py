@@ -1,0 +1,182 @@
+"""The SSDLite person detector, run for real on the development images.
+
+No database and no Django settings are needed: these tests only load the
+model and images from disk.
+"""
+
+import importlib.resources
+import threading
+from pathlib import Path
+
+import numpy
+import pytest
+from PIL import Image
+
+from pipeline.detection.base import Box, Detector
+from pipeline.detection.ssdlite import (
+    GRAPH_FILE,
+    MODEL_FILE,
+    MODEL_PACKAGE,
+    ModelFilesMissing,
+    SSDLiteDetector,
+)
+from pipeline.detection.textgraph import build_text_graph
+
+IMAGES = Path(__file__).parent / "images"
+DETECTION_DIR = Path(__file__).parent.parent / "pipeline" / "detection"
+
+# How many people a person counts in each development image.
+TRUE_COUNTS = {
+    "vtest_000.jpg": 3,
+    "vtest_150.jpg": 8,
+    "vtest_300.jpg": 6,
+    "vtest_450.jpg": 3,
+    "vtest_600.jpg": 6,
+    "vtest_750.jpg": 8,
+    "basketball1.png": 2,
+    "basketball2.png": 2,
+    "studentsSample_input.jpg": 5,
+    "scenetext01.jpg": 2,
+    "left01.jpg": 1,
+    "person.jpg": 1,
+    "kite.jpg": 10,
+    "dog.jpg": 0,
+    "horses.jpg": 0,
+    "astronaut.png": 1,
+    "grace_hopper.jpg": 1,
+    "fruits.jpg": 0,
+    "building.jpg": 0,
+    "coffee.png": 0,
+    "chelsea.png": 0,
+}
+EMPTY_SCENES = sorted(name for name, count in TRUE_COUNTS.items() if count == 0)
+PORTRAITS = ["person.jpg", "grace_hopper.jpg", "astronaut.png"]
+
+# Measured at the default threshold 0.25: 20 people off in total (kite.jpg,
+# ten small figures on a beach, alone accounts for 8).  The bound leaves room
+# for small numeric differences between OpenCV builds, not for a regression.
+MAX_TOTAL_COUNT_ERROR = 25
+
+
+def load_rgb(name: str) -> numpy.ndarray:
+    with Image.open(IMAGES / name) as image:
+        return numpy.asarray(image.convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def detector() -> SSDLiteDetector:
+    return SSDLiteDetector()
+
+
+@pytest.fixture(scope="module")
+def detections(detector: SSDLiteDetector) -> dict[str, list[Box]]:
+    return {name: detector.detect(load_rgb(name)) for name in TRUE_COUNTS}
+
+
+def test_it_is_a_detector(detector: SSDLiteDetector) -> None:
+    as_protocol: Detector = detector
+    assert as_protocol.name == "ssdlite-mobilenetv2"
+
+
+@pytest.mark.parametrize("name", EMPTY_SCENES)
+def test_it_finds_no_person_in_scenes_without_people(
+    detections: dict[str, list[Box]], name: str
+) -> None:
+    assert detections[name] == []
+
+
+@pytest.mark.parametrize("name", PORTRAITS)
+def test_it_finds_the_person_in_portraits(
+    detections: dict[str, list[Box]], name: str
+) -> None:
+    assert len(detections[name]) >= 1
+
+
+def test_it_counts_the_development_set_closely(
+    detections: dict[str, list[Box]],
+) -> None:
+    found = {name: len(boxes) for name, boxes in detections.items()}
+    error = sum(abs(found[name] - true) for name, true in TRUE_COUNTS.items())
+    assert error <= MAX_TOTAL_COUNT_ERROR, found
+
+
+def test_it_finds_people_in_every_busy_street_frame(
+    detections: dict[str, list[Box]],
+) -> None:
+    frames = [name for name in TRUE_COUNTS if name.startswith("vtest_")]
+    assert all(len(detections[name]) >= 2 for name in frames)
+
+
+def test_it_gives_boxes_in_pixels_inside_the_image(
+    detections: dict[str, list[Box]],
+) -> None:
+    height, width = load_rgb("vtest_300.jpg").shape[:2]
+    boxes = detections["vtest_300.jpg"]
+    assert boxes
+    for box in boxes:
+        assert 0 <= box.x1 < box.x2 <= width
+        assert 0 <= box.y1 < box.y2 <= height
+        assert 0.25 <= box.score <= 1
+        assert box.foot == ((box.x1 + box.x2) / 2, box.y2)
+    # Pixels, not fractions: people in this frame are tens of pixels tall.
+    assert max(box.y2 - box.y1 for box in boxes) > 50
+
+
+def test_it_puts_the_portrait_person_where_they_are(
+    detections: dict[str, list[Box]],
+) -> None:
+    # Grace Hopper fills the middle of a 512x600 portrait.
+    box = max(detections["grace_hopper.jpg"], key=lambda box: box.score)
+    assert box.score > 0.9
+    assert box.x1 < 150 and box.x2 > 350
+    assert box.y2 > 500
+
+
+def test_it_keeps_fewer_boxes_at_a_higher_threshold() -> None:
+    image = load_rgb("vtest_750.jpg")
+    loose = SSDLiteDetector(score_threshold=0.1).detect(image)
+    strict = SSDLiteDetector(score_threshold=0.6).detect(image)
+    assert len(strict) < len(loose)
+    assert all(box.score >= 0.6 for box in strict)
+
+
+def test_it_gives_the_same_boxes_when_shared_between_threads(
+    detector: SSDLiteDetector, detections: dict[str, list[Box]]
+) -> None:
+    names = ["vtest_000.jpg", "vtest_450.jpg", "basketball1.png", "person.jpg"]
+    images = {name: load_rgb(name) for name in names}
+    results: dict[str, list[Box]] = {}
+
+    def run(name: str) -> None:
+        for _ in range(3):
+            results[name] = detector.detect(images[name])
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {name: detections[name] for name in names}
+
+
+def test_it_rejects_images_that_are_not_rgb(detector: SSDLiteDetector) -> None:
+    gray = numpy.zeros((480, 640), dtype=numpy.uint8)
+    with pytest.raises(ValueError):
+        detector.detect(gray)
+    with pytest.raises(ValueError):
+        detector.detect(numpy.zeros((480, 640, 3), dtype=numpy.float32))
+
+
+def test_it_explains_missing_model_files(tmp_path: Path) -> None:
+    with pytest.raises(ModelFilesMissing, match="frozen graph"):
+        SSDLiteDetector(model_path=str(tmp_path / "missing.pb"))
+    with pytest.raises(ModelFilesMissing, match="text graph"):
+        SSDLiteDetector(graph_path=str(tmp_path / "missing.pbtxt"))
+
+
+def test_the_generator_reproduces_the_committed_text_graph(tmp_path: Path) -> None:
+    model = importlib.resources.files(MODEL_PACKAGE) / MODEL_FILE
+    with importlib.resources.as_file(model) as model_path:
+        build_text_graph(str(model_path), str(tmp_path / GRAPH_FILE))
+    generated = (tmp_path / GRAPH_FILE).read_bytes()
+    assert generated == (DETECTION_DIR / GRAPH_FILE).read_bytes()
