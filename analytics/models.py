@@ -19,5 +19,7 @@ class HistoricalFigure(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["scope", "slot"], name="one_figure_per_slot"),
+            models.UniqueConstraint(
+                fields=["scope", "slot"], name="one_figure_per_slot"
+            ),
         ]

@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(uploader: Uploader, frames: list[Path], interval: float, stop: threading.Event) -> None:
+def run(
+    uploader: Uploader, frames: list[Path], interval: float, stop: threading.Event
+) -> None:
     for frame in itertools.cycle(frames):
         if stop.is_set():
             return

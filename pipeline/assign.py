@@ -7,9 +7,7 @@ from pipeline.detection.base import Box
 from zones.geometry import ZoneShape
 
 
-def people_per_zone(
-    boxes: Sequence[Box], zones: Sequence[ZoneShape], width: int, height: int
-) -> dict[int, int]:
+def people_per_zone(boxes: Sequence[Box], zones: Sequence[ZoneShape]) -> dict[int, int]:
     """Count each person in every zone that holds the bottom centre of
     their box, where their feet are.
 
@@ -20,7 +18,7 @@ def people_per_zone(
     for box in boxes:
         x, y = box.foot
         for zone in zones:
-            if zone.holds(x / width, y / height):
+            if zone.holds(x, y):
                 counts[zone.id] += 1
     return counts
 
@@ -35,5 +33,7 @@ def pixel_box(zone: ZoneShape, width: int, height: int) -> tuple[int, int, int, 
     return x1, y1, x2, y2
 
 
-def pixel_polygon(zone: ZoneShape, width: int, height: int) -> list[tuple[float, float]]:
+def pixel_polygon(
+    zone: ZoneShape, width: int, height: int
+) -> list[tuple[float, float]]:
     return [(x * width, y * height) for x, y in zone.polygon]

@@ -7,14 +7,13 @@ on the same image without counting anyone twice.
 
 import logging
 
-from django.conf import settings
 from django.core.files.storage import storages
 
 from pipeline import datalake
 from pipeline.assign import people_per_zone
 from pipeline.counts import ZoneCount, current_counts
+from pipeline.detection.base import UnreadableImage
 from pipeline.detectors import get_detector
-from pipeline.images import InvalidImage, load_snapshot, to_array
 from pipeline.keys import InvalidKey, ProcessedKey, parse_key
 from zones.geometry import ZoneShape
 from zones.selections import zone_selections
@@ -57,9 +56,10 @@ def _count(key: ProcessedKey, data: bytes) -> list[ZoneCount]:
             snapshot.camera_id,
         )
         return []
+    detector = get_detector()
     try:
-        image = load_snapshot(data, settings.MAX_IMAGE_PIXELS).image
-    except InvalidImage as error:
+        boxes = detector.detect(data)
+    except UnreadableImage as error:
         logger.warning(
             "Rejected image %s of camera %s: %s",
             snapshot.image_id,
@@ -67,17 +67,16 @@ def _count(key: ProcessedKey, data: bytes) -> list[ZoneCount]:
             error,
         )
         return []
-
-    detector = get_detector()
-    boxes = detector.detect(to_array(image))
     if key.zone_id is None:
-        people = people_per_zone(boxes, zones, image.width, image.height)
+        people = people_per_zone(boxes, zones)
     else:
         people = {key.zone_id: len(boxes)}
     return [_zone_count(key, zone, people[zone.id], detector.name) for zone in zones]
 
 
-def _zone_count(key: ProcessedKey, zone: ZoneShape, people: int, detector: str) -> ZoneCount:
+def _zone_count(
+    key: ProcessedKey, zone: ZoneShape, people: int, detector: str
+) -> ZoneCount:
     return ZoneCount(
         camera_id=key.snapshot.camera_id,
         zone_id=zone.id,

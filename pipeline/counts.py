@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from pipeline.models import CurrentCount
 
@@ -49,31 +50,47 @@ class CurrentCountsStore(Protocol):
 
 
 class RelationalCurrentCounts:
-    def record(self, counts: Iterable[ZoneCount]) -> int:
-        changed = 0
-        with transaction.atomic():
-            for count in counts:
-                changed += self._record_one(count)
-        return changed
+    # One statement per count, valid on SQLite and PostgreSQL alike: insert
+    # the zone's first count, or replace the stored one only when this
+    # capture is later. Doing it in the database leaves no window for a
+    # concurrent writer between a read and a write.
+    UPSERT = """
+        INSERT INTO {table} (zone_id, camera_id, zone_name, people,
+                             captured_at, image_id, detector, updated)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (zone_id) DO UPDATE SET
+            camera_id = excluded.camera_id,
+            zone_name = excluded.zone_name,
+            people = excluded.people,
+            captured_at = excluded.captured_at,
+            image_id = excluded.image_id,
+            detector = excluded.detector,
+            updated = excluded.updated
+        WHERE excluded.captured_at > {table}.captured_at
+    """
 
-    def _record_one(self, count: ZoneCount) -> int:
-        fields = {
-            "camera_id": count.camera_id,
-            "zone_name": count.zone_name,
-            "people": count.people,
-            "captured_at": count.captured_at,
-            "image_id": count.image_id,
-            "detector": count.detector,
-        }
-        older = CurrentCount.objects.filter(
-            zone_id=count.zone_id, captured_at__lt=count.captured_at
-        )
-        if older.update(**fields):
-            return 1
-        _, created = CurrentCount.objects.get_or_create(
-            zone_id=count.zone_id, defaults=fields
-        )
-        return int(created)
+    def record(self, counts: Iterable[ZoneCount]) -> int:
+        ops = connection.ops
+        now = ops.adapt_datetimefield_value(timezone.now())
+        rows = [
+            (
+                count.zone_id,
+                count.camera_id,
+                count.zone_name,
+                count.people,
+                ops.adapt_datetimefield_value(count.captured_at),
+                count.image_id,
+                count.detector,
+                now,
+            )
+            for count in counts
+        ]
+        if not rows:
+            return 0
+        table = connection.ops.quote_name(CurrentCount._meta.db_table)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(self.UPSERT.format(table=table), rows)
+            return max(cursor.rowcount, 0)
 
     def for_zones(self, zone_ids: Iterable[int]) -> dict[int, ZoneCount]:
         rows = CurrentCount.objects.filter(zone_id__in=list(zone_ids))

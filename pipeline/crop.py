@@ -9,12 +9,19 @@ failure that a retry may cure.
 import logging
 
 from django.conf import settings
-from PIL import Image
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from PIL import Image
 
 from pipeline.assign import pixel_box, pixel_polygon
-from pipeline.images import InvalidImage, Snapshot, blank_outside, encode_jpeg, load_snapshot
+from pipeline.images import (
+    InvalidImage,
+    blank_outside,
+    check_snapshot,
+    encode_jpeg,
+    is_upright,
+    load_snapshot,
+)
 from pipeline.keys import InvalidKey, SnapshotKey, parse_key
 from zones.geometry import ZoneShape
 from zones.selections import zone_selections
@@ -52,30 +59,32 @@ def _process(key: SnapshotKey, data: bytes) -> list[str]:
         )
         return []
     try:
-        snapshot = load_snapshot(data, settings.MAX_IMAGE_PIXELS)
+        if settings.COUNT_STRATEGY == "crop":
+            image = load_snapshot(data, settings.MAX_IMAGE_PIXELS)
+            return [_write_zone(key, image, zone) for zone in zones]
+        return [_write_whole(key, data)]
     except InvalidImage as error:
         logger.warning(
             "Rejected snapshot %s of camera %s: %s", key.image_id, key.camera_id, error
         )
         return []
 
-    if settings.COUNT_STRATEGY == "crop":
-        return [_write_zone(key, snapshot, zone) for zone in zones]
-    return [_write_whole(key, snapshot, data)]
 
-
-def _write_whole(key: SnapshotKey, snapshot: Snapshot, data: bytes) -> str:
-    # An upright snapshot is passed on as it came: re-encoding would cost
-    # time and quality for nothing.
-    content = encode_jpeg(snapshot.image) if snapshot.reoriented else data
+def _write_whole(key: SnapshotKey, data: bytes) -> str:
+    # An upright snapshot is passed on as it came: decoding it in full and
+    # encoding it again would cost time and quality for nothing.
+    if is_upright(check_snapshot(data, settings.MAX_IMAGE_PIXELS)):
+        content = data
+    else:
+        content = encode_jpeg(load_snapshot(data, settings.MAX_IMAGE_PIXELS))
     name = key.processed_name()
     storages["processed_images"].save(name, ContentFile(content))
     return name
 
 
-def _write_zone(key: SnapshotKey, snapshot: Snapshot, zone: ZoneShape) -> str:
+def _write_zone(key: SnapshotKey, image: Image.Image, zone: ZoneShape) -> str:
     name = key.processed_name(zone.id)
-    content = encode_jpeg(zone_crop(snapshot.image, zone))
+    content = encode_jpeg(zone_crop(image, zone))
     storages["processed_images"].save(name, ContentFile(content))
     return name
 

@@ -26,16 +26,17 @@ def object_name(key: SnapshotKey, zone_id: int | None = None) -> str:
     return f"{PREFIX}/dt={day}/{stem}{suffix}.jsonl"
 
 
-def append(key: SnapshotKey, counts: Sequence[ZoneCount], zone_id: int | None = None) -> bool:
-    """Write the records of one processed image; False if already there."""
+def append(
+    key: SnapshotKey, counts: Sequence[ZoneCount], zone_id: int | None = None
+) -> None:
+    """Write the records of one processed image.
+
+    A retry writes the same object again, with the same lines.
+    """
     if not counts:
-        return False
-    store = storages["data_lake"]
+        return
     name = object_name(key, zone_id)
-    if store.exists(name):
-        return False
     lines = "".join(
         json.dumps(count.to_record(), separators=(",", ":")) + "\n" for count in counts
     )
-    store.save(name, ContentFile(lines.encode()))
-    return True
+    storages["data_lake"].save(name, ContentFile(lines.encode()))

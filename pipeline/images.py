@@ -8,24 +8,14 @@ caught here rather than in the detector.
 
 import io
 import warnings
-from dataclasses import dataclass
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import ExifTags, Image, ImageDraw, ImageOps
 
 JPEG_QUALITY = 90
 
 
 class InvalidImage(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    image: Image.Image
-    # False when the EXIF orientation already matches the stored pixels,
-    # so the original bytes can stand in for a re-encoded copy.
-    reoriented: bool
 
 
 def check_snapshot(data: bytes, max_pixels: int) -> Image.Image:
@@ -40,21 +30,14 @@ def check_snapshot(data: bytes, max_pixels: int) -> Image.Image:
     return image
 
 
-def load_snapshot(data: bytes, max_pixels: int, formats: tuple[str, ...] = ("JPEG",)) -> Snapshot:
+def load_snapshot(
+    data: bytes, max_pixels: int, formats: tuple[str, ...] = ("JPEG",)
+) -> Image.Image:
     """Decode a snapshot fully, upright and in RGB."""
     image = _open(data, max_pixels, formats)
     _load(image)
-    reoriented = _orientation(image) not in (0, 1)
-    upright = ImageOps.exif_transpose(image) if reoriented else image
-    if upright.mode != "RGB":
-        upright = upright.convert("RGB")
-    return Snapshot(image=upright, reoriented=reoriented)
-
-
-def to_array(image: Image.Image) -> np.ndarray:
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    return np.asarray(image)
+    upright = image if is_upright(image) else ImageOps.exif_transpose(image)
+    return upright if upright.mode == "RGB" else upright.convert("RGB")
 
 
 def encode_jpeg(image: Image.Image) -> bytes:
@@ -64,7 +47,9 @@ def encode_jpeg(image: Image.Image) -> bytes:
 
 
 def blank_outside(
-    image: Image.Image, polygon: list[tuple[float, float]], box: tuple[int, int, int, int]
+    image: Image.Image,
+    polygon: list[tuple[float, float]],
+    box: tuple[int, int, int, int],
 ) -> Image.Image:
     """Crop box out of image and grey out what lies outside polygon.
 
@@ -111,5 +96,6 @@ def _load(image: Image.Image) -> None:
         raise InvalidImage(f"the image is truncated or corrupt: {error}")
 
 
-def _orientation(image: Image.Image) -> int:
-    return int(image.getexif().get(0x0112, 1) or 1)
+def is_upright(image: Image.Image) -> bool:
+    """Whether the pixels are stored the way up they are to be seen."""
+    return image.getexif().get(ExifTags.Base.Orientation, 1) in (0, 1)

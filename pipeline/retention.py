@@ -23,7 +23,9 @@ ABANDON_AFTER = timedelta(seconds=90)
 IMAGE_STORES = ("image_cache", "processed_images")
 
 
-def expire_images(now: datetime | None = None, older_than: timedelta = ABANDON_AFTER) -> list[str]:
+def expire_images(
+    now: datetime | None = None, older_than: timedelta = ABANDON_AFTER
+) -> list[str]:
     """Delete every image older than older_than; return their names."""
     now = now or timezone.now()
     expired = []

@@ -18,12 +18,12 @@ class AtomicFileSystemStorage(FileSystemStorage):
         path = self.path(name)
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)
+        # mkstemp makes the file readable by its owner only.
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
         try:
             with os.fdopen(handle, "wb") as out:
                 for chunk in content.chunks():
                     out.write(chunk)
-            os.chmod(temporary, 0o600)
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)

@@ -18,7 +18,9 @@ def accept_snapshot(camera_id: str, data: bytes, captured_at: datetime) -> Snaps
     stores it once.
     """
     check_snapshot(data, settings.MAX_IMAGE_PIXELS)
-    key = SnapshotKey(camera_id=camera_id, captured_at=captured_at, image_id=image_id_for(data))
+    key = SnapshotKey(
+        camera_id=camera_id, captured_at=captured_at, image_id=image_id_for(data)
+    )
     cache = storages["image_cache"]
     if not cache.exists(key.name):
         cache.save(key.name, ContentFile(data))

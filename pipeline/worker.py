@@ -48,7 +48,9 @@ class Worker:
         self._failing: set[str] = set()
 
     def run(self) -> None:
-        logger.info("Worker started, looking for snapshots every %.1f s", self.poll_seconds)
+        logger.info(
+            "Worker started, looking for snapshots every %.1f s", self.poll_seconds
+        )
         total = Tally()
         last_summary = time.monotonic()
         while not self.stopping.is_set():
@@ -87,7 +89,9 @@ class Worker:
         except Exception:
             if name not in self._failing:
                 self._failing.add(name)
-                logger.exception("Could not process %s; will retry until it expires", name)
+                logger.exception(
+                    "Could not process %s; will retry until it expires", name
+                )
             return False
         self._failing.discard(name)
         return True

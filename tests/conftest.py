@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 
 from tests.helpers import WHOLE_PICTURE, make_camera
 from zones.models import Zone
+from zones.selections import zone_selections
 
 STORE_ALIASES = ("image_cache", "processed_images", "control_images", "data_lake")
 
@@ -19,6 +20,7 @@ def stores(tmp_path, settings):
             for alias in STORE_ALIASES
         },
     }
+    zone_selections().forget()
     return tmp_path
 
 

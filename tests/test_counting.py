@@ -51,7 +51,9 @@ def test_it_splits_a_crowd_between_two_zones(db, settings, strategy):
     Zone.objects.create(camera=camera, name="West", polygon=LEFT)
     Zone.objects.create(camera=camera, name="East", polygon=RIGHT)
 
-    counts = {c.zone_name: c.people for c in process("walkway", jpeg("vtest_300.jpg"), NOON)}
+    counts = {
+        c.zone_name: c.people for c in process("walkway", jpeg("vtest_300.jpg"), NOON)
+    }
 
     # Four people walk on the left half of this frame, two on the right.
     assert counts == {"West": 4, "East": 2}
@@ -61,9 +63,13 @@ def test_assign_counts_a_person_only_where_their_feet_are(db, settings):
     settings.COUNT_STRATEGY = "assign"
     camera, _ = make_camera("walkway")
     # A band across the top of the frame holds heads but no feet.
-    Zone.objects.create(camera=camera, name="Sky", polygon=[[0, 0], [1, 0], [1, 0.1], [0, 0.1]])
+    Zone.objects.create(
+        camera=camera, name="Sky", polygon=[[0, 0], [1, 0], [1, 0.1], [0, 0.1]]
+    )
     Zone.objects.create(camera=camera, name="All", polygon=WHOLE_PICTURE)
 
-    counts = {c.zone_name: c.people for c in process("walkway", jpeg("vtest_300.jpg"), NOON)}
+    counts = {
+        c.zone_name: c.people for c in process("walkway", jpeg("vtest_300.jpg"), NOON)
+    }
 
     assert counts == {"Sky": 0, "All": 6}

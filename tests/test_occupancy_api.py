@@ -34,7 +34,9 @@ def test_it_reports_each_active_zone_and_the_total(db):
     desks = Zone.objects.create(
         camera=camera, name="Desks", polygon=WHOLE_PICTURE, capacity=10
     )
-    Zone.objects.create(camera=camera, name="Closed", polygon=WHOLE_PICTURE, active=False)
+    Zone.objects.create(
+        camera=camera, name="Closed", polygon=WHOLE_PICTURE, active=False
+    )
     record(reading, 12, seconds_ago=30)
     record(desks, 3, seconds_ago=400)
 

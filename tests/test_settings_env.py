@@ -16,7 +16,9 @@ from occupancy_site.env import env_bool, env_choice, env_float, env_int, env_lis
         (lambda: env_choice("X", "a", ["a", "b"]), "c", "one of a, b"),
     ],
 )
-def test_a_bad_value_stops_start_up_naming_the_variable(monkeypatch, reader, value, message):
+def test_a_bad_value_stops_start_up_naming_the_variable(
+    monkeypatch, reader, value, message
+):
     monkeypatch.setenv("X", value)
 
     with pytest.raises(ImproperlyConfigured) as caught:

@@ -156,7 +156,9 @@ def test_it_files_a_snapshot_under_the_token_s_camera(lobby, cafeteria, client_f
 def test_it_refuses_a_capture_time_in_the_future(lobby, client_for):
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
 
-    response = upload(client_for(lobby[1]), image_bytes("vtest_000.jpg"), captured_at=later)
+    response = upload(
+        client_for(lobby[1]), image_bytes("vtest_000.jpg"), captured_at=later
+    )
 
     assert response.status_code == 400
     assert "future" in response.json()["detail"]
@@ -165,7 +167,9 @@ def test_it_refuses_a_capture_time_in_the_future(lobby, client_for):
 
 def test_it_refuses_a_capture_time_without_a_time_zone(lobby, client_for):
     response = upload(
-        client_for(lobby[1]), image_bytes("vtest_000.jpg"), captured_at="2026-12-03T14:05"
+        client_for(lobby[1]),
+        image_bytes("vtest_000.jpg"),
+        captured_at="2026-12-03T14:05",
     )
 
     assert response.status_code == 400
@@ -173,7 +177,9 @@ def test_it_refuses_a_capture_time_without_a_time_zone(lobby, client_for):
 
 
 def test_it_refuses_a_capture_time_that_is_not_a_time(lobby, client_for):
-    response = upload(client_for(lobby[1]), image_bytes("vtest_000.jpg"), captured_at="soon")
+    response = upload(
+        client_for(lobby[1]), image_bytes("vtest_000.jpg"), captured_at="soon"
+    )
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith("captured_at:")

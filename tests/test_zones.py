@@ -1,4 +1,5 @@
 import io
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command

@@ -50,9 +50,13 @@ def _parse_point(item: Any, index: int) -> Point:
     for number in item:
         # bool is an int in Python; true and false are not coordinates.
         if isinstance(number, bool) or not isinstance(number, int | float):
-            raise ValidationError(f"Vertex {index + 1} has a coordinate that is not a number.")
+            raise ValidationError(
+                f"Vertex {index + 1} has a coordinate that is not a number."
+            )
         if not 0.0 <= number <= 1.0:
-            raise ValidationError(f"Vertex {index + 1} lies outside the picture (0 to 1).")
+            raise ValidationError(
+                f"Vertex {index + 1} lies outside the picture (0 to 1)."
+            )
         coordinates.append(float(number))
     return (coordinates[0], coordinates[1])
 
@@ -86,4 +90,3 @@ class ZoneShape:
     def from_dict(cls, data: dict[str, Any]) -> "ZoneShape":
         polygon = tuple((float(x), float(y)) for x, y in data["polygon"])
         return cls(id=int(data["id"]), name=str(data["name"]), polygon=polygon)
-

@@ -36,11 +36,14 @@ class Zone(models.Model):
 
     def clean(self) -> None:
         if self.name != self.name.strip() or not self.name.isprintable():
-            raise ValidationError({"name": "Use a name without control characters "
-                                   "or surrounding spaces."})
+            raise ValidationError(
+                {"name": "Use a name without control characters or surrounding spaces."}
+            )
 
     def shape(self) -> ZoneShape:
-        return ZoneShape(id=self.pk, name=self.name, polygon=parse_polygon(self.polygon))
+        return ZoneShape(
+            id=self.pk, name=self.name, polygon=parse_polygon(self.polygon)
+        )
 
 
 class ZoneSelection(models.Model):

@@ -4,6 +4,7 @@ Zones are edited in the relational database; every change is mirrored
 here so that the pipeline stages read one small record per camera.
 """
 
+import time
 from typing import Protocol
 
 from django.db import transaction
@@ -43,8 +44,48 @@ class RelationalZoneSelections:
         ZoneSelection.objects.filter(camera_id=camera_id).delete()
 
 
-def zone_selections() -> ZoneSelectionsStore:
-    return RelationalZoneSelections()
+class CachedZoneSelections:
+    """Keeps each camera's zones in memory for a few seconds.
+
+    The pipeline reads a camera's zones for every snapshot, and zones
+    change rarely: a change made in another process reaches the pipeline
+    within CACHE_SECONDS; one made in this process, at once.
+    """
+
+    def __init__(self, store: ZoneSelectionsStore, seconds: float) -> None:
+        self._store = store
+        self._seconds = seconds
+        self._cache: dict[str, tuple[float, list[ZoneShape]]] = {}
+
+    def get(self, camera_id: str) -> list[ZoneShape]:
+        now = time.monotonic()
+        cached = self._cache.get(camera_id)
+        if cached is None or cached[0] <= now:
+            cached = (now + self._seconds, self._store.get(camera_id))
+            self._cache[camera_id] = cached
+        return list(cached[1])
+
+    def put(self, camera_id: str, zones: list[ZoneShape]) -> None:
+        self._cache.pop(camera_id, None)
+        self._store.put(camera_id, zones)
+
+    def camera_ids(self) -> set[str]:
+        return self._store.camera_ids()
+
+    def delete(self, camera_id: str) -> None:
+        self._cache.pop(camera_id, None)
+        self._store.delete(camera_id)
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
+CACHE_SECONDS = 5.0
+_store = CachedZoneSelections(RelationalZoneSelections(), CACHE_SECONDS)
+
+
+def zone_selections() -> CachedZoneSelections:
+    return _store
 
 
 def mirror_camera(camera_id: str) -> None:

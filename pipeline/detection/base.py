@@ -3,12 +3,11 @@
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy
-
 
 @dataclass(frozen=True)
 class Box:
-    """One detected person, in pixels of the image that was passed in."""
+    """One detected person, in fractions (0 to 1) of the image's width and
+    height, like zone polygons."""
 
     x1: float
     y1: float
@@ -22,11 +21,20 @@ class Box:
         return ((self.x1 + self.x2) / 2, self.y2)
 
 
+class UnreadableImage(ValueError):
+    pass
+
+
 class Detector(Protocol):
     """Finds people in one image."""
 
     name: str
 
-    def detect(self, image: numpy.ndarray) -> list[Box]:
-        """Return the people in an RGB uint8 image of shape (H, W, 3)."""
+    def detect(self, image: bytes) -> list[Box]:
+        """Return the people in an encoded image (JPEG or PNG), upright.
+
+        Raises UnreadableImage when the bytes cannot be decoded. Taking the
+        encoded image lets each detector read it its own way: a local model
+        decodes it, a cloud service receives it as it is.
+        """
         ...

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy
 
-from pipeline.detection.base import Box
+from pipeline.detection.base import Box, UnreadableImage
 
 logger = logging.getLogger(__name__)
 
@@ -68,28 +68,34 @@ class SSDLiteDetector:
         self._lock = threading.Lock()
         logger.info("loaded %s from %s and %s", self.name, model, graph)
 
-    def detect(self, image: numpy.ndarray) -> list[Box]:
-        """Return the people in an RGB uint8 image of shape (H, W, 3)."""
+    def detect(self, image: bytes) -> list[Box]:
+        """Return the people in an encoded image (JPEG or PNG)."""
+        pixels = cv2.imdecode(numpy.frombuffer(image, numpy.uint8), cv2.IMREAD_COLOR)
+        if pixels is None:
+            raise UnreadableImage("the image cannot be decoded")
+        return self.detect_pixels(pixels)
+
+    def detect_pixels(self, image: numpy.ndarray) -> list[Box]:
+        """Return the people in a BGR uint8 array of shape (H, W, 3)."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != numpy.uint8:
             raise ValueError(
-                f"expected an RGB uint8 HxWx3 image, got {image.dtype} {image.shape}"
+                f"expected a BGR uint8 HxWx3 image, got {image.dtype} {image.shape}"
             )
-        height, width = image.shape[:2]
-        # The image is RGB already, as the graph wants, so no swapRB.
+        # OpenCV decodes to BGR; the graph was trained on RGB.
         blob = cv2.dnn.blobFromImage(
             _resize_like_tensorflow(image),
             scalefactor=INPUT_SCALE,
             size=(INPUT_SIDE, INPUT_SIDE),
             mean=INPUT_MEAN,
-            swapRB=False,
+            swapRB=True,
             crop=False,
         )
         with self._lock:
             self._net.setInput(blob)
             detections = self._net.forward()
-        return self._people(detections.reshape(-1, 7), width, height)
+        return self._people(detections.reshape(-1, 7))
 
-    def _people(self, rows: numpy.ndarray, width: int, height: int) -> list[Box]:
+    def _people(self, rows: numpy.ndarray) -> list[Box]:
         # Each row: image id, class id, score, then x1, y1, x2, y2 as
         # fractions of the image; rows come sorted by score.
         people = []
@@ -101,7 +107,7 @@ class SSDLiteDetector:
             x1, y1, x2, y2 = (min(max(v, 0.0), 1.0) for v in corners)
             if x2 <= x1 or y2 <= y1:
                 continue
-            people.append(Box(x1 * width, y1 * height, x2 * width, y2 * height, score))
+            people.append(Box(x1, y1, x2, y2, score))
         return people
 
 

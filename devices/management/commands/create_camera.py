@@ -9,9 +9,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="the camera's id, e.g. library-floor-1")
-        parser.add_argument(
-            "--interval", type=int, help="seconds between snapshots"
-        )
+        parser.add_argument("--interval", type=int, help="seconds between snapshots")
         parser.add_argument("--description", default="")
 
     def handle(self, *args: object, **options: object) -> None:

@@ -3,12 +3,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from PIL import Image
 
 from devices.models import Camera
 from pipeline.assign import people_per_zone
 from pipeline.crop import zone_crop
 from pipeline.detectors import get_detector
-from pipeline.images import InvalidImage, load_snapshot, to_array
+from pipeline.images import InvalidImage, encode_jpeg, load_snapshot
 from zones.geometry import ZoneShape
 from zones.models import Zone
 
@@ -37,15 +38,17 @@ class Command(BaseCommand):
                 data = path.read_bytes()
                 image = load_snapshot(
                     data, settings.MAX_IMAGE_PIXELS, formats=("JPEG", "PNG")
-                ).image
+                )
             except (OSError, InvalidImage) as error:
                 self.stderr.write(f"{path}: cannot read the image: {error}")
                 unreadable += 1
                 continue
-            result = {"image": str(path), **_count(image, zones, strategy)}
+            result = {"image": str(path), **_count(data, image, zones, strategy)}
             self.stdout.write(json.dumps(result))
         if unreadable:
-            raise CommandError(f"{unreadable} image(s) could not be read.", returncode=2)
+            raise CommandError(
+                f"{unreadable} image(s) could not be read.", returncode=2
+            )
 
     def _zones(self, camera_id: object) -> list[ZoneShape]:
         if camera_id is None:
@@ -56,16 +59,18 @@ class Command(BaseCommand):
         return [zone.shape() for zone in zones]
 
 
-def _count(image, zones: list[ZoneShape], strategy: str) -> dict:
+def _count(
+    data: bytes, image: Image.Image, zones: list[ZoneShape], strategy: str
+) -> dict:
     detector = get_detector()
-    boxes = detector.detect(to_array(image))
+    boxes = detector.detect(data)
     if strategy == "crop":
         people = {
-            zone.id: len(detector.detect(to_array(zone_crop(image, zone))))
+            zone.id: len(detector.detect(encode_jpeg(zone_crop(image, zone))))
             for zone in zones
         }
     else:
-        people = people_per_zone(boxes, zones, image.width, image.height)
+        people = people_per_zone(boxes, zones)
     return {
         "people": len(boxes),
         "zones": {zone.name: people[zone.id] for zone in zones},

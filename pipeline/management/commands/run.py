@@ -56,8 +56,17 @@ class Command(BaseCommand):
         if not options["no_demo"]:
             env = {**os.environ, "OCCUPANCY_CAMERA_TOKEN": prepare_demo_camera()}
             frames = Path(settings.BASE_DIR) / "demo" / "frames"
-            command = [sys.executable, "-m", "pi.demo", "--url", url,
-                       "--frames", str(frames), "--interval", str(DEMO_INTERVAL)]
+            command = [
+                sys.executable,
+                "-m",
+                "pi.demo",
+                "--url",
+                url,
+                "--frames",
+                str(frames),
+                "--interval",
+                str(DEMO_INTERVAL),
+            ]
             children["demo camera"] = _spawn(command, env)
         return children
 
@@ -65,7 +74,9 @@ class Command(BaseCommand):
         while True:
             for name, child in children.items():
                 if child.poll() is not None:
-                    self.stderr.write(f"The {name} exited with status {child.returncode}.")
+                    self.stderr.write(
+                        f"The {name} exited with status {child.returncode}."
+                    )
                     return
             time.sleep(0.5)
 
@@ -85,7 +96,9 @@ class Command(BaseCommand):
 def _spawn(command: list[str], env: dict | None = None) -> subprocess.Popen:
     # A session of its own keeps the terminal's Ctrl-C away from the
     # children, so that they are stopped in order, by this process.
-    return subprocess.Popen(command, env=env, start_new_session=True, cwd=settings.BASE_DIR)
+    return subprocess.Popen(
+        command, env=env, start_new_session=True, cwd=settings.BASE_DIR
+    )
 
 
 def _stop(children: dict[str, subprocess.Popen]) -> None:
