@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -43,3 +46,19 @@ def test_values_are_parsed(monkeypatch):
     assert env_int("N", 0) == 42
     assert env_bool("B", False) is True
     assert env_list("L") == ["a", "b", "c"]
+
+
+def test_env_example_lists_every_variable_the_service_reads():
+    root = Path(__file__).resolve().parent.parent
+    sources = [
+        root / "occupancy_site" / "settings.py",
+        *root.glob("*/management/commands/*.py"),
+    ]
+    read = set()
+    for source in sources:
+        text = source.read_text()
+        read |= set(re.findall(r'env_\w+\(\s*"([A-Z_]+)"', text))
+        read |= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', text))
+    listed = set(re.findall(r"^([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
+
+    assert read - listed == set()

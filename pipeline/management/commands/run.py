@@ -1,6 +1,7 @@
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             "worker": _spawn([*manage, "worker"]),
         }
         if not options["no_demo"]:
+            _wait_for_server(host, int(port))
             env = {**os.environ, "OCCUPANCY_CAMERA_TOKEN": prepare_demo_camera()}
             frames = Path(settings.BASE_DIR) / "demo" / "frames"
             command = [
@@ -99,6 +101,17 @@ def _spawn(command: list[str], env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         command, env=env, start_new_session=True, cwd=settings.BASE_DIR
     )
+
+
+def _wait_for_server(host: str, port: int, timeout: float = 30.0) -> None:
+    # The demo camera's first snapshot should not meet a closed port.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
 
 
 def _stop(children: dict[str, subprocess.Popen]) -> None:
