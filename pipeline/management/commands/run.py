@@ -39,6 +39,9 @@ class Command(BaseCommand):
             f"Occupancy is running: {url}/admin/ and {url}/api/v1/occupancy/ "
             "(Ctrl-C to stop)"
         )
+        # Set both: a shell that starts this in the background ignores
+        # SIGINT for it, and Ctrl-C must still stop everything.
+        signal.signal(signal.SIGINT, _raise_interrupt)
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             self._watch(children)
