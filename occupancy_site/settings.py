@@ -197,3 +197,32 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
     },
 }
+
+# Names of the AWS resources, used when OCCUPANCY_BACKEND is "aws" and by
+# `manage.py provision_aws`. The region and credentials come from boto3's
+# own variables (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...).
+AWS_RESOURCE_PREFIX = env_str("AWS_RESOURCE_PREFIX", "occupancy")
+IMAGE_CACHE_BUCKET = env_str("IMAGE_CACHE_BUCKET", f"{AWS_RESOURCE_PREFIX}-image-cache")
+PROCESSED_IMAGES_BUCKET = env_str(
+    "PROCESSED_IMAGES_BUCKET", f"{AWS_RESOURCE_PREFIX}-processed-images"
+)
+CONTROL_IMAGES_BUCKET = env_str(
+    "CONTROL_IMAGES_BUCKET", f"{AWS_RESOURCE_PREFIX}-control-images"
+)
+DATA_LAKE_BUCKET = env_str("DATA_LAKE_BUCKET", f"{AWS_RESOURCE_PREFIX}-data-lake")
+ZONE_SELECTIONS_TABLE = env_str(
+    "ZONE_SELECTIONS_TABLE", f"{AWS_RESOURCE_PREFIX}-zone-selections"
+)
+CURRENT_COUNTS_TABLE = env_str(
+    "CURRENT_COUNTS_TABLE", f"{AWS_RESOURCE_PREFIX}-current-counts"
+)
+HISTORICAL_DATA_TABLE = env_str(
+    "HISTORICAL_DATA_TABLE", f"{AWS_RESOURCE_PREFIX}-historical-data"
+)
+ATHENA_DATABASE = env_str("ATHENA_DATABASE", "occupancy")
+ATHENA_TABLE = env_str("ATHENA_TABLE", "occupancy")
+ATHENA_WORKGROUP = env_str("ATHENA_WORKGROUP", AWS_RESOURCE_PREFIX)
+# Where Athena writes query results, e.g. s3://my-athena-results/occupancy/
+ATHENA_OUTPUT_LOCATION = env_str(
+    "ATHENA_OUTPUT_LOCATION", f"s3://{AWS_RESOURCE_PREFIX}-athena-results/"
+)

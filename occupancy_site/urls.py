@@ -7,6 +7,8 @@ from pipeline.views import OccupancyView, UploadView
 api = [
     path("uploads/", UploadView.as_view(), name="upload"),
     path("occupancy/", OccupancyView.as_view(), name="occupancy"),
+    path("", include("devices.urls")),
+    path("", include("analytics.urls")),
 ]
 
 urlpatterns = [

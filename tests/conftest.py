@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
@@ -5,6 +7,10 @@ from rest_framework.test import APIClient
 from tests.helpers import WHOLE_PICTURE, make_camera
 from zones.models import Zone
 from zones.selections import zone_selections
+
+# Playwright's sync API runs an event loop in the test's thread; the
+# database calls made by browser tests around it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 STORE_ALIASES = ("image_cache", "processed_images", "control_images", "data_lake")
 
@@ -53,3 +59,23 @@ def client_for():
         return client
 
     return make
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium: browser builds cannot be downloaded here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
