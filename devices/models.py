@@ -51,3 +51,19 @@ class Camera(models.Model):
         token = secrets.token_urlsafe(32)
         self.token_hash = hash_token(token)
         return token
+
+
+class CaptureRequest(models.Model):
+    """An administrator asked a camera for a control image."""
+
+    camera = models.ForeignKey(
+        Camera, on_delete=models.CASCADE, related_name="capture_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]

@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from devices.views import ControlImageUploadView
 
 # Routes under /api/v1/.
-urlpatterns: list = []
+urlpatterns = [
+    path(
+        "control-images/", ControlImageUploadView.as_view(), name="control-image-upload"
+    ),
+]

@@ -226,3 +226,8 @@ ATHENA_WORKGROUP = env_str("ATHENA_WORKGROUP", AWS_RESOURCE_PREFIX)
 ATHENA_OUTPUT_LOCATION = env_str(
     "ATHENA_OUTPUT_LOCATION", f"s3://{AWS_RESOURCE_PREFIX}-athena-results/"
 )
+
+# How long control images are kept for drawing zones on.
+CONTROL_IMAGE_RETENTION_DAYS = env_int(
+    "CONTROL_IMAGE_RETENTION_DAYS", 7, minimum=1, maximum=365
+)

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -54,33 +55,49 @@ class UploadView(APIView):
     permission_classes = [IsCamera]
 
     def post(self, request: Request) -> Response:
-        limit = settings.MAX_UPLOAD_BYTES
-        if _content_length(request) > limit + 64 * 1024:
-            raise PayloadTooLarge(f"The request is larger than {limit} bytes.")
+        upload = read_upload(request)
 
-        form = UploadInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        camera = request.user.camera
-        claimed = form.validated_data.get("camera")
-        if claimed is not None and claimed != camera.pk:
-            raise exceptions.PermissionDenied(
-                f"This token belongs to camera {camera.pk}, not {claimed[:63]}."
-            )
-        upload = form.validated_data["image"]
-        if upload.size > limit:
-            raise PayloadTooLarge(f"The snapshot is larger than {limit} bytes.")
-
-        captured_at = form.validated_data.get("captured_at") or timezone.now()
         try:
-            key = accept_snapshot(camera.pk, upload.read(), captured_at)
+            key = accept_snapshot(upload.camera_id, upload.data, upload.captured_at)
         except InvalidImage as error:
             raise exceptions.ValidationError({"image": str(error)})
         body = {
             "image_id": key.image_id,
-            "camera": camera.pk,
+            "camera": upload.camera_id,
             "captured_at": key.captured_at,
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+@dataclass(frozen=True)
+class Upload:
+    camera_id: str
+    data: bytes
+    captured_at: datetime
+
+
+def read_upload(request: Request) -> Upload:
+    """Validate a camera's multipart upload of one JPEG.
+
+    The token's camera is the only one a request may speak for.
+    """
+    limit = settings.MAX_UPLOAD_BYTES
+    if _content_length(request) > limit + 64 * 1024:
+        raise PayloadTooLarge(f"The request is larger than {limit} bytes.")
+
+    form = UploadInput(data=request.data)
+    form.is_valid(raise_exception=True)
+    camera = request.user.camera
+    claimed = form.validated_data.get("camera")
+    if claimed is not None and claimed != camera.pk:
+        raise exceptions.PermissionDenied(
+            f"This token belongs to camera {camera.pk}, not {claimed[:63]}."
+        )
+    image = form.validated_data["image"]
+    if image.size > limit:
+        raise PayloadTooLarge(f"The image is larger than {limit} bytes.")
+    captured_at = form.validated_data.get("captured_at") or timezone.now()
+    return Upload(camera.pk, image.read(), captured_at)
 
 
 def _content_length(request: Request) -> int:
