@@ -11,10 +11,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.storage import storages
 from django.db import close_old_connections
+from django.utils import timezone
 
+from devices.control_images import expire_control_images
 from pipeline.count import count_processed
 from pipeline.crop import crop_snapshot
 from pipeline.retention import expire_images
@@ -23,6 +27,7 @@ from pipeline.storage import walk
 logger = logging.getLogger(__name__)
 
 SUMMARY_EVERY = 60.0
+CONTROL_SWEEP_EVERY = 60.0
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Worker:
         # Names whose failure was logged, so a retry every pass does not
         # repeat the same error until the image expires.
         self._failing: set[str] = set()
+        self._next_control_sweep = 0.0
 
     def run(self) -> None:
         logger.info(
@@ -81,7 +87,15 @@ class Worker:
         expired = expire_images()
         tally.expired = len(expired)
         self._failing.difference_update(expired)
+        self._sweep_control_images()
         return tally
+
+    def _sweep_control_images(self) -> None:
+        if time.monotonic() < self._next_control_sweep:
+            return
+        self._next_control_sweep = time.monotonic() + CONTROL_SWEEP_EVERY
+        keep = timedelta(days=settings.CONTROL_IMAGE_RETENTION_DAYS)
+        expire_control_images(timezone.now(), keep)
 
     def _attempt(self, stage: Callable[[str], object], name: str) -> bool:
         try:

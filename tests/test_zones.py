@@ -24,6 +24,8 @@ BOWTIE = [[0, 0], [1, 1], [1, 0], [0, 1]]
         ([[0, 0], [1, 0], [True, 1]], "not a number"),
         ([[0, 0], [1, 0], [1]], "not an [x, y] pair"),
         (BOWTIE, "must not cross"),
+        ([[0, 0], [1, 0], [1, 1], [1, 0.0], [0, 1]], "Vertex 4 repeats vertex 2"),
+        ([[0, 0], [0.5, 0.5], [1, 1]], "too small"),
         ([[0, 0], [0.01, 0], [0.01, 0.01]], "too small"),
         ([[i / 1000, (i % 2) / 2 + 0.1] for i in range(1000)], "at most"),
     ],
@@ -33,6 +35,18 @@ def test_it_refuses_a_bad_polygon(polygon, message):
         parse_polygon(polygon)
 
     assert message in caught.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    "polygon",
+    [
+        [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]],
+        [[0, 0], [1, 0], [1, 1]],
+        [[0.2, 0.2], [0.8, 0.2], [0.5, 0.5], [0.8, 0.8], [0.2, 0.8]],
+    ],
+)
+def test_it_accepts_a_good_polygon(polygon):
+    assert parse_polygon(polygon) == tuple(tuple(point) for point in polygon)
 
 
 def test_it_accepts_a_closed_ring_and_drops_the_repeated_vertex():

@@ -30,17 +30,32 @@ def parse_polygon(value: Any) -> tuple[Point, ...]:
     points = [_parse_point(item, index) for index, item in enumerate(value)]
     if len(points) > 1 and points[0] == points[-1]:
         points.pop()
+    _refuse_repeats(points)
     if len(points) < 3:
         raise ValidationError("A polygon needs at least 3 distinct vertices.")
     if len(points) > MAX_VERTICES:
         raise ValidationError(f"A polygon has at most {MAX_VERTICES} vertices.")
 
     shape = Polygon(points)
+    # A polygon whose vertices lie on one line has no inside at all; say
+    # so rather than that its edges cross.
+    if shape.convex_hull.area < MIN_AREA:
+        raise ValidationError("The polygon is too small to hold a person.")
     if not shape.is_valid:
         raise ValidationError("The polygon's edges must not cross each other.")
     if shape.area < MIN_AREA:
         raise ValidationError("The polygon is too small to hold a person.")
     return tuple(points)
+
+
+def _refuse_repeats(points: list[Point]) -> None:
+    first_seen: dict[Point, int] = {}
+    for index, point in enumerate(points):
+        if point in first_seen:
+            raise ValidationError(
+                f"Vertex {index + 1} repeats vertex {first_seen[point] + 1}."
+            )
+        first_seen[point] = index
 
 
 def _parse_point(item: Any, index: int) -> Point:
