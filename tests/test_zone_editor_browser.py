@@ -46,6 +46,8 @@ def open_editor(page, live_server):
         "document.querySelector('svg.zone-editor-svg')"
         "?.getAttribute('viewBox') === '0 0 768 576'"
     )
+    # Mouse clicks go to page coordinates: the picture must be on screen.
+    svg.scroll_into_view_if_needed()
     return svg
 
 
@@ -160,3 +162,25 @@ def test_a_user_who_is_not_staff_is_refused(page, live_server, hall):
     assert "/admin/login/" in page.url
     assert page.locator(".errornote").is_visible()
     assert page.locator("svg.zone-editor-svg").count() == 0
+
+
+def test_a_corner_and_a_zone_are_deleted(page, live_server, hall, staff):
+    five = [[0.1, 0.1], [0.5, 0.1], [0.6, 0.3], [0.5, 0.5], [0.1, 0.5]]
+    Zone.objects.create(camera=hall, name="Keep", polygon=five)
+    Zone.objects.create(
+        camera=hall, name="Drop", polygon=[[0.7, 0.7], [0.9, 0.7], [0.9, 0.9]]
+    )
+    svg = open_editor(page, live_server)
+
+    page.mouse.click(*at(svg, 0.3, 0.3))  # select "Keep"
+    page.mouse.click(*at(svg, 0.6, 0.3))  # its third corner
+    page.keyboard.press("Delete")
+    page.mouse.click(*at(svg, 0.85, 0.8))  # select "Drop"
+    page.click("button[data-action=delete-zone]")
+    page.click("input[name=_continue]")
+
+    page.wait_for_selector(".messagelist .success")
+    [zone] = Zone.objects.filter(camera=hall)
+    assert zone.name == "Keep"
+    assert zone.polygon == [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5], [0.1, 0.5]]
+    assert [shape.name for shape in zone_selections().get("hall")] == ["Keep"]
