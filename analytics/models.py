@@ -15,7 +15,6 @@ class HistoricalFigure(models.Model):
     samples = models.PositiveIntegerField()
     low = models.FloatField()
     high = models.FloatField()
-    computed_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -23,3 +22,16 @@ class HistoricalFigure(models.Model):
                 fields=["scope", "slot"], name="one_figure_per_slot"
             ),
         ]
+
+
+class HistoryRun(models.Model):
+    """When the figures of one granularity were computed, and from what."""
+
+    by = models.CharField(
+        max_length=16,
+        unique=True,
+        choices=[("hour", "hour of day"), ("weekday_hour", "weekday by hour")],
+    )
+    computed_at = models.DateTimeField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()

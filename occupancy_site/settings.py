@@ -4,6 +4,7 @@ Every variable is listed with its default in .env.example. The defaults
 serve a newcomer running everything on one machine.
 """
 
+import re
 import secrets
 from pathlib import Path
 
@@ -179,6 +180,19 @@ WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 0.5, minimum=0.05, maximu
 DEFAULT_SAMPLING_INTERVAL = env_int(
     "DEFAULT_SAMPLING_INTERVAL", 60, minimum=1, maximum=86_400
 )
+
+# The usual occupancy: hour of day over the last HISTORY_DAYS days, weekday
+# by hour over the last HISTORY_WEEKDAY_DAYS, recomputed every day at
+# HISTORY_REFRESH_AT (HH:MM, site time) by the scheduler `run` starts.
+HISTORY_DAYS = env_int("HISTORY_DAYS", 7, minimum=1, maximum=366)
+HISTORY_WEEKDAY_DAYS = env_int("HISTORY_WEEKDAY_DAYS", 28, minimum=7, maximum=366)
+HISTORY_REFRESH_AT = env_str("HISTORY_REFRESH_AT", "03:30")
+if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", HISTORY_REFRESH_AT):
+    raise ImproperlyConfigured(
+        f"HISTORY_REFRESH_AT must be a time as HH:MM, not {HISTORY_REFRESH_AT!r}"
+    )
+# Seconds an Athena history query may run before it is stopped.
+HISTORY_QUERY_TIMEOUT = env_int("HISTORY_QUERY_TIMEOUT", 300, minimum=10, maximum=1800)
 
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
