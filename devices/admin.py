@@ -5,11 +5,19 @@ from django.core.files.storage import storages
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from devices.commands import apply_config, request_capture
+from devices.config import config_payload, current_config
 from devices.control_images import control_images_of, find_control_image
-from devices.models import Camera, CaptureRequest
+from devices.enrollment import create_enrollment_token
+from devices.forms import CameraConfigForm
+from devices.health import camera_status
+from devices.messaging import PublishFailed
+from devices.models import Camera, EnrollmentToken
 from pipeline.counts import current_counts
 from zones.forms import ZoneForm
 from zones.models import Zone
@@ -28,9 +36,25 @@ class ZoneInline(admin.TabularInline):
 
 @admin.register(Camera)
 class CameraAdmin(admin.ModelAdmin):
-    list_display = ["id", "description", "sampling_interval", "created"]
+    list_display = [
+        "id",
+        "status",
+        "last_seen",
+        "last_snapshot_at",
+        "agent_version",
+        "config_version",
+        "sampling_interval",
+    ]
     search_fields = ["id", "description"]
-    readonly_fields = ["created"]
+    readonly_fields = [
+        "created",
+        "serial",
+        "last_seen",
+        "last_snapshot_at",
+        "agent_version",
+        "config_version",
+    ]
+    change_list_template = "admin/devices/camera/change_list.html"
     inlines = [ZoneInline]
     actions = ["request_control_images", "issue_new_token"]
     change_form_template = "admin/devices/camera/change_form.html"
@@ -51,6 +75,12 @@ class CameraAdmin(admin.ModelAdmin):
                 view(self.control_image_view),
                 name="devices_camera_control_image",
             ),
+            path(
+                "capture-all/",
+                view(require_POST(self.capture_all_view)),
+                name="devices_camera_capture_all",
+            ),
+            path("config/", view(self.config_view), name="devices_camera_config"),
             path(
                 "<path:object_id>/capture/",
                 view(require_POST(self.capture_view)),
@@ -122,13 +152,52 @@ class CameraAdmin(admin.ModelAdmin):
     ) -> None:
         self._request_capture(request, list(queryset))
 
-    def _request_capture(self, request: HttpRequest, cameras: list[Camera]) -> None:
-        CaptureRequest.objects.bulk_create(
-            CaptureRequest(camera=camera, requested_by=request.user)
-            for camera in cameras
+    def _request_capture(
+        self, request: HttpRequest, cameras: list[Camera] | None
+    ) -> None:
+        ids = None if cameras is None else [camera.pk for camera in cameras]
+        try:
+            sent = request_capture(request.user, ids)
+        except PublishFailed as error:
+            self.message_user(request, f"Nothing was sent: {error}", messages.ERROR)
+            return
+        self.message_user(
+            request, f"Sent to {', '.join(sent['topics'])}: {sent['payload']}"
         )
-        names = ", ".join(camera.pk for camera in cameras)
-        self.message_user(request, f"Asked for a control image: {names}.")
+
+    def capture_all_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        self._request_capture(request, None)
+        return redirect("admin:devices_camera_changelist")
+
+    def config_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        config = current_config()
+        form = CameraConfigForm(request.POST or None, initial=config_payload(config))
+        if request.method == "POST" and form.is_valid():
+            try:
+                sent = apply_config(form.cleaned_data)
+            except PublishFailed as error:
+                self.message_user(request, str(error), messages.WARNING)
+            else:
+                self.message_user(
+                    request, f"Sent to {sent['topics'][0]}: {sent['payload']}"
+                )
+            return redirect("admin:devices_camera_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Configuration of all cameras",
+            "form": form,
+            "config": config,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/devices/camera/config.html", context)
+
+    @admin.display(description="status")
+    def status(self, camera: Camera) -> str:
+        return camera_status(camera, timezone.now())
 
     @admin.action(
         description="Issue a new API token (the old one stops working)",
@@ -143,3 +212,30 @@ class CameraAdmin(admin.ModelAdmin):
                 f"New token for {camera.pk}, shown only now: {token}",
                 messages.WARNING,
             )
+
+
+def _sent_message(sent: dict) -> str:
+    return f"Sent to {', '.join(sent['topics'])}: {sent['payload']}"
+
+
+@admin.register(EnrollmentToken)
+class EnrollmentTokenAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "uses_left", "expires_at", "created_by", "created"]
+    fields = ["note", "uses_left", "expires_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A new token is made here so that it can be shown exactly once.
+        record, token = create_enrollment_token(
+            uses=obj.uses_left, note=obj.note, user=request.user
+        )
+        record.expires_at = obj.expires_at
+        record.save(update_fields=["expires_at"])
+        obj.pk = record.pk
+        self.message_user(
+            request,
+            f"Enrollment token, shown only now: {token}",
+            messages.WARNING,
+        )

@@ -35,7 +35,15 @@ class Camera(models.Model):
         help_text="Seconds between two snapshots.",
     )
     token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    serial = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     created = models.DateTimeField(auto_now_add=True)
+    # Health, written by uploads and heartbeats.
+    last_seen = models.DateTimeField(null=True, blank=True, editable=False)
+    last_snapshot_at = models.DateTimeField(null=True, blank=True, editable=False)
+    agent_version = models.CharField(max_length=32, blank=True, editable=False)
+    config_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -56,6 +64,7 @@ class Camera(models.Model):
 class CaptureRequest(models.Model):
     """An administrator asked a camera for a control image."""
 
+    command_id = models.CharField(max_length=32, blank=True)
     camera = models.ForeignKey(
         Camera, on_delete=models.CASCADE, related_name="capture_requests"
     )
@@ -67,3 +76,42 @@ class CaptureRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+
+
+class EnrollmentToken(models.Model):
+    """A secret that lets new cameras register themselves.
+
+    Only its digest is stored; the token is shown once when it is made.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    note = models.CharField(max_length=200, blank=True)
+    uses_left = models.PositiveIntegerField(
+        default=1, help_text="How many more cameras may register with it."
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.note or f"Enrollment token {self.pk}"
+
+
+class CameraConfig(models.Model):
+    """The configuration every camera applies: one row, versioned."""
+
+    version = models.PositiveIntegerField(default=1)
+    sampling_interval = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(86_400)]
+    )
+    opening_hours = models.JSONField(default=list)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    jpeg_quality = models.PositiveSmallIntegerField(
+        default=85, validators=[MinValueValidator(10), MaxValueValidator(100)]
+    )
+    updated = models.DateTimeField(auto_now=True)

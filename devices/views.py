@@ -1,15 +1,31 @@
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import exceptions, status
+from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.authentication import CameraTokenAuthentication, IsCamera
+from devices.commands import UnknownCameras, apply_config, request_capture
+from devices.config import (
+    check_time_zone,
+    config_payload,
+    current_config,
+    parse_opening_hours,
+)
 from devices.control_images import save_control_image
+from devices.enrollment import SERIAL, EnrollmentRefused, enroll
+from devices.health import record_contact
+from devices.messaging import PublishFailed
 from devices.models import CaptureRequest
 from pipeline.images import InvalidImage
 from pipeline.views import read_upload
+
+logger = logging.getLogger(__name__)
 
 
 class ControlImageUploadView(APIView):
@@ -25,6 +41,7 @@ class ControlImageUploadView(APIView):
             name = save_control_image(upload.camera_id, upload.data, upload.captured_at)
         except InvalidImage as error:
             raise exceptions.ValidationError({"image": str(error)})
+        record_contact(request.user.camera)
         with transaction.atomic():
             pending = CaptureRequest.objects.filter(
                 camera_id=upload.camera_id, fulfilled_at=None
@@ -36,3 +53,140 @@ class ControlImageUploadView(APIView):
             "captured_at": upload.captured_at,
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class RegisterInput(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
+    serial = serializers.RegexField(
+        SERIAL,
+        max_length=63,
+        error_messages={"invalid": "Use letters, digits, - and _ only."},
+    )
+    agent_version = serializers.CharField(max_length=32, required=False, default="")
+
+
+class RegisterView(APIView):
+    """A new camera registers itself with an enrollment token."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    def post(self, request: Request) -> Response:
+        form = RegisterInput(data=request.data)
+        form.is_valid(raise_exception=True)
+
+        try:
+            enrollment = enroll(**form.validated_data)
+        except EnrollmentRefused as error:
+            raise exceptions.PermissionDenied(str(error))
+        logger.info("Camera %s enrolled", enrollment.camera.pk)
+        body = {
+            "camera_id": enrollment.camera.pk,
+            "api_token": enrollment.api_token,
+            "mqtt": enrollment.mqtt,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class HeartbeatInput(serializers.Serializer):
+    agent_version = serializers.CharField(max_length=32, required=False)
+    config_version = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, allow_null=True
+    )
+
+
+class HeartbeatView(APIView):
+    """A camera says it is alive; the answer is the configuration."""
+
+    authentication_classes = [CameraTokenAuthentication]
+    permission_classes = [IsCamera]
+
+    def post(self, request: Request) -> Response:
+        form = HeartbeatInput(data=request.data)
+        form.is_valid(raise_exception=True)
+
+        record_contact(request.user.camera, **form.validated_data)
+        return Response(config_payload(current_config()))
+
+
+class DeviceConfigView(APIView):
+    """The configuration a camera applies."""
+
+    authentication_classes = [CameraTokenAuthentication]
+    permission_classes = [IsCamera]
+
+    def get(self, request: Request) -> Response:
+        record_contact(request.user.camera)
+        return Response(config_payload(current_config()))
+
+
+class BrokerUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The MQTT broker cannot be reached."
+
+
+class StaffAPIView(APIView):
+    authentication_classes = [SessionAuthentication, BasicAuthentication]
+    permission_classes = [permissions.IsAdminUser]
+
+
+class CaptureInput(serializers.Serializer):
+    cameras = serializers.ListField(
+        child=serializers.CharField(max_length=63),
+        required=False,
+        allow_empty=False,
+        max_length=1000,
+    )
+
+
+class CameraCaptureView(StaffAPIView):
+    """Staff ask some or all cameras for a control image."""
+
+    def post(self, request: Request) -> Response:
+        form = CaptureInput(data=request.data)
+        form.is_valid(raise_exception=True)
+
+        try:
+            sent = request_capture(request.user, form.validated_data.get("cameras"))
+        except UnknownCameras as error:
+            raise exceptions.ValidationError({"cameras": str(error)})
+        except PublishFailed as error:
+            raise BrokerUnavailable(str(error))
+        return Response({"sent": sent})
+
+
+class ConfigInput(serializers.Serializer):
+    sampling_interval = serializers.IntegerField(min_value=1, max_value=86_400)
+    opening_hours = serializers.JSONField()
+    time_zone = serializers.CharField(max_length=64)
+    jpeg_quality = serializers.IntegerField(min_value=10, max_value=100)
+
+    def validate_opening_hours(self, value: object) -> list[list[str]]:
+        return _as_drf(parse_opening_hours, value)
+
+    def validate_time_zone(self, value: str) -> str:
+        return _as_drf(check_time_zone, value)
+
+
+class CameraConfigView(StaffAPIView):
+    """Staff read or replace the configuration of all cameras."""
+
+    def get(self, request: Request) -> Response:
+        return Response(config_payload(current_config()))
+
+    def put(self, request: Request) -> Response:
+        form = ConfigInput(data=request.data)
+        form.is_valid(raise_exception=True)
+
+        try:
+            sent = apply_config(form.validated_data)
+        except PublishFailed as error:
+            raise BrokerUnavailable(str(error))
+        return Response({"sent": sent})
+
+
+def _as_drf(check, value):
+    try:
+        return check(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages)

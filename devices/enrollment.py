@@ -1,0 +1,95 @@
+"""Cameras registering themselves with an enrollment token."""
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from devices.messaging import BROADCAST_COMMANDS, CONFIG_TOPIC, command_topic
+from devices.models import Camera, EnrollmentToken, hash_token
+
+SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+
+
+class EnrollmentRefused(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    camera: Camera
+    api_token: str
+    mqtt: dict[str, Any]
+
+
+def create_enrollment_token(
+    uses: int = 1,
+    expires_in: timedelta | None = None,
+    note: str = "",
+    user: Any = None,
+) -> tuple[EnrollmentToken, str]:
+    token = secrets.token_urlsafe(32)
+    record = EnrollmentToken.objects.create(
+        token_hash=hash_token(token),
+        uses_left=uses,
+        expires_at=timezone.now() + expires_in if expires_in else None,
+        note=note,
+        created_by=user,
+    )
+    return record, token
+
+
+def camera_id_for(serial: str) -> str:
+    return f"cam-{serial.lower().replace('_', '-')}"[:63]
+
+
+@transaction.atomic
+def enroll(token: str, serial: str, agent_version: str = "") -> Enrollment:
+    """Register the camera with this serial, or give it a new API token.
+
+    Raises EnrollmentRefused with the reason for the device.
+    """
+    record = (
+        EnrollmentToken.objects.select_for_update()
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if record is None:
+        raise EnrollmentRefused("The enrollment token is not valid.")
+    if record.expires_at is not None and record.expires_at <= timezone.now():
+        raise EnrollmentRefused("The enrollment token has expired.")
+    if record.uses_left < 1:
+        raise EnrollmentRefused("The enrollment token has been used up.")
+
+    camera = Camera.objects.filter(serial=serial).first()
+    if camera is None:
+        camera = Camera(id=camera_id_for(serial), serial=serial)
+        if Camera.objects.filter(pk=camera.pk).exists():
+            raise EnrollmentRefused("Another camera already has this camera's name.")
+    api_token = camera.set_new_token()
+    camera.agent_version = agent_version[:32]
+    camera.save()
+    record.uses_left -= 1
+    record.save(update_fields=["uses_left"])
+    return Enrollment(camera=camera, api_token=api_token, mqtt=mqtt_details(camera))
+
+
+def mqtt_details(camera: Camera) -> dict[str, Any]:
+    url = urlsplit(settings.MQTT_PUBLIC_URL)
+    return {
+        "host": url.hostname or "127.0.0.1",
+        "port": url.port or (8883 if url.scheme == "mqtts" else 1883),
+        "tls": url.scheme == "mqtts",
+        "client_id": camera.pk,
+        "topics": {
+            "commands": command_topic(camera.pk),
+            "broadcast": BROADCAST_COMMANDS,
+            "config": CONFIG_TOPIC,
+        },
+    }
