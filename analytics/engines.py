@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from analytics.query import COLUMNS, QueryRow, Window, history_query
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class DuckDBEngine:
                 # Only the output of AT TIME ZONE matters, but a fixed
                 # session zone keeps every other conversion predictable.
                 connection.execute("SET TimeZone = 'UTC'")
+                connection.execute("SET enable_progress_bar = false")
                 cursor = connection.execute(sql)
                 names = [column[0] for column in cursor.description]
                 records = cursor.fetchall()
@@ -119,14 +122,17 @@ class AthenaEngine:
     def run(self, window: Window) -> list[QueryRow]:
         source = f"{_identifier(self.database)}.{_identifier(self.table)}"
         sql = history_query(window, "athena", source)
-        execution_id = self.client.start_query_execution(
-            QueryString=sql,
-            QueryExecutionContext={"Database": self.database},
-            WorkGroup=self.workgroup,
-            ResultConfiguration={"OutputLocation": self.output_location},
-        )["QueryExecutionId"]
-        self.wait(execution_id)
-        return [_row(record) for record in self.results(execution_id)]
+        try:
+            execution_id = self.client.start_query_execution(
+                QueryString=sql,
+                QueryExecutionContext={"Database": self.database},
+                WorkGroup=self.workgroup,
+                ResultConfiguration={"OutputLocation": self.output_location},
+            )["QueryExecutionId"]
+            self.wait(execution_id)
+            return [_row(record) for record in self.results(execution_id)]
+        except (BotoCoreError, ClientError) as error:
+            raise QueryFailed(f"Athena: {error}") from error
 
     def wait(self, execution_id: str) -> None:
         """Poll until the query ends; raise QueryFailed unless it succeeded.

@@ -18,7 +18,9 @@ hour of the day, or an hour of a weekday) inside the window:
 
 A slot without records has no row: a closed hour is absent, not zero.
 Lines that cannot be read (bad JSON, a missing zone, a negative count, an
-unreadable time) are counted in one extra row with the scope "skipped".
+unreadable time) in the window's partitions are counted, in `samples`, by
+one extra row with the scope "skipped" and nothing else in it. Counting
+them in the same pass keeps the data lake read once.
 """
 
 from dataclasses import dataclass
@@ -111,25 +113,32 @@ WITH records AS (
 ),
 checked AS (
     SELECT
+        zone_id IS NOT NULL AND people IS NOT NULL AND people >= 0
+            AND captured IS NOT NULL AS readable,
         zone_id,
         people,
-        captured,
-        captured AT TIME ZONE '{time_zone}' AS local_time,
-        zone_id IS NOT NULL AND people IS NOT NULL AND people >= 0
-            AND captured IS NOT NULL AS readable
+        captured
     FROM records
+),
+kept AS (
+    SELECT
+        CASE WHEN readable THEN zone_id END AS zone_id,
+        CASE WHEN readable THEN people END AS people,
+        CASE WHEN readable THEN captured AT TIME ZONE '{time_zone}' END
+            AS local_time
+    FROM checked
+    WHERE NOT readable OR (captured >= {start} AND captured < {end})
 ),
 zones AS (
     SELECT
-        CASE WHEN readable THEN zone_id END AS zone_id,
-        CASE WHEN readable THEN {weekday} END AS weekday,
-        CASE WHEN readable THEN hour(local_time) END AS hour,
+        zone_id,
+        {weekday} AS weekday,
+        hour(local_time) AS hour,
         avg(people) AS average,
         count(*) AS samples,
         {low} AS low,
         {high} AS high
-    FROM checked
-    WHERE NOT readable OR (captured >= {start} AND captured < {end})
+    FROM kept
     GROUP BY 1, 2, 3
 )
 SELECT
