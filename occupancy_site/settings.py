@@ -6,11 +6,13 @@ serve a newcomer running everything on one machine.
 
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from occupancy_site.aws import s3_store
 from occupancy_site.env import (
     env_bool,
     env_choice,
@@ -23,8 +25,15 @@ from occupancy_site.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-OCCUPANCY_BACKEND = env_choice("OCCUPANCY_BACKEND", "local", ["local"])
-DATA_DIR = env_path("OCCUPANCY_DATA_DIR", BASE_DIR / "var")
+OCCUPANCY_BACKEND = env_choice("OCCUPANCY_BACKEND", "local", ["local", "aws"])
+# On Lambda only /tmp is writable; the aws backend keeps nothing there
+# but the folder for collected static files.
+DATA_DIR = env_path(
+    "OCCUPANCY_DATA_DIR",
+    Path(tempfile.gettempdir()) / "occupancy"
+    if OCCUPANCY_BACKEND == "aws"
+    else BASE_DIR / "var",
+)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -91,12 +100,26 @@ TEMPLATES = [
     },
 ]
 
+
+def _database_url() -> str:
+    url = env_str("DATABASE_URL")
+    if OCCUPANCY_BACKEND == "local":
+        return url or f"sqlite:///{DATA_DIR / 'occupancy.sqlite3'}"
+    # Lambda's file system is read-only and short-lived: no SQLite there.
+    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        raise ImproperlyConfigured(
+            "DATABASE_URL must name a PostgreSQL database when "
+            "OCCUPANCY_BACKEND is aws, e.g. postgres://user:password@host/db"
+        )
+    return url
+
+
 # SQLite in the data directory unless DATABASE_URL names another database.
 # WAL and an immediate transaction mode let the web server and the worker
 # write to the same file without "database is locked" errors.
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'occupancy.sqlite3'}"),
+        _database_url(),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
     )
 }
@@ -164,6 +187,17 @@ REST_FRAMEWORK = {
 COUNT_STRATEGY = env_choice("COUNT_STRATEGY", "assign", ["assign", "crop"])
 DETECTOR_SCORE_THRESHOLD = env_float(
     "DETECTOR_SCORE_THRESHOLD", 0.25, minimum=0.01, maximum=0.99
+)
+# Who finds the people: the CPU model shipped with the local extras, or
+# Amazon Rekognition (the aws backend's default: Lambda carries no model).
+DETECTOR = env_choice(
+    "DETECTOR",
+    "rekognition" if OCCUPANCY_BACKEND == "aws" else "ssdlite",
+    ["ssdlite", "rekognition"],
+)
+# Rekognition's confidence, in percent, below which a person is ignored.
+REKOGNITION_MIN_CONFIDENCE = env_float(
+    "REKOGNITION_MIN_CONFIDENCE", 60.0, minimum=1, maximum=100
 )
 
 # Snapshot limits: larger files or images are refused at upload.
@@ -245,3 +279,16 @@ ATHENA_OUTPUT_LOCATION = env_str(
 CONTROL_IMAGE_RETENTION_DAYS = env_int(
     "CONTROL_IMAGE_RETENTION_DAYS", 7, minimum=1, maximum=365
 )
+
+if OCCUPANCY_BACKEND == "aws":
+    STORAGES.update(
+        {
+            "image_cache": s3_store(IMAGE_CACHE_BUCKET),
+            "processed_images": s3_store(PROCESSED_IMAGES_BUCKET),
+            "control_images": s3_store(CONTROL_IMAGES_BUCKET),
+            "data_lake": s3_store(DATA_LAKE_BUCKET),
+        }
+    )
+    # API Gateway serves the site over HTTPS only.
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
