@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from analytics.views import HistoryView
 
 # Routes under /api/v1/.
-urlpatterns: list = []
+urlpatterns = [
+    path("history/", HistoryView.as_view(), name="history"),
+]

@@ -3,6 +3,8 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+from analytics.history import SPACE, zone_scope
+from analytics.usual import UsualNow, usual_now
 from pipeline.counts import current_counts
 from zones.models import Zone
 
@@ -13,7 +15,8 @@ STALE_AFTER_INTERVALS = 3
 def space_occupancy(now: datetime) -> dict[str, Any]:
     zones = list(Zone.objects.filter(active=True).select_related("camera"))
     counts = current_counts().for_zones(zone.pk for zone in zones)
-    rows = [_zone_row(zone, counts.get(zone.pk), now) for zone in zones]
+    usual = usual_now([SPACE, *(zone_scope(zone.pk) for zone in zones)], now)
+    rows = [_zone_row(zone, counts.get(zone.pk), now, usual) for zone in zones]
     known = [row for row in rows if row["people"] is not None]
     capacities = [row["capacity"] for row in rows]
     return {
@@ -24,12 +27,17 @@ def space_occupancy(now: datetime) -> dict[str, Any]:
             "zones": len(rows),
             "counted_zones": len(known),
             "stale": any(row["stale"] for row in rows),
+            "usual": usual.figure(SPACE) if usual else None,
         },
+        # The history slot the "usual" figures are taken from.
+        "usual_for": usual.describe() if usual else None,
         "zones": rows,
     }
 
 
-def _zone_row(zone: Zone, count: Any, now: datetime) -> dict[str, Any]:
+def _zone_row(
+    zone: Zone, count: Any, now: datetime, usual: UsualNow | None
+) -> dict[str, Any]:
     limit = timedelta(seconds=STALE_AFTER_INTERVALS * zone.camera.sampling_interval)
     captured_at = count.captured_at if count else None
     return {
@@ -40,4 +48,5 @@ def _zone_row(zone: Zone, count: Any, now: datetime) -> dict[str, Any]:
         "capacity": zone.capacity,
         "captured_at": captured_at,
         "stale": captured_at is None or now - captured_at > limit,
+        "usual": usual.figure(zone_scope(zone.pk)) if usual else None,
     }

@@ -1,0 +1,82 @@
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404
+from django.views.generic import TemplateView
+from rest_framework import exceptions, permissions
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics.history import SPACE, historical_data, zone_scope
+from analytics.renderers import HistoryCSVRenderer
+from analytics.serializers import HistoryQuery, HistoryRow, HistoryWindow, utc_text
+from zones.models import Zone
+
+
+class HistoryView(APIView):
+    """How busy the space, or one zone, usually is at each hour."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    renderer_classes = [JSONRenderer, HistoryCSVRenderer]
+
+    def get(self, request: Request) -> Response:
+        query = HistoryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        by = query.validated_data["by"]
+        zone = _zone(query.validated_data.get("zone"))
+
+        scope = zone_scope(zone.pk) if zone else SPACE
+        store = historical_data()
+        run = store.run(by)
+        figures = store.for_scope(scope, by) if run else []
+
+        body = {
+            "scope": scope,
+            "zone": _zone_body(zone),
+            "by": by,
+            "time_zone": settings.TIME_ZONE,
+            "window": HistoryWindow(run).data if run else None,
+            "computed_at": utc_text(run.computed_at) if run else None,
+            "rows": HistoryRow(figures, many=True).data,
+        }
+        return Response(body, headers=_download_headers(request, scope, by))
+
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[BaseRenderer, str]:
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            # DRF answers an unknown ?format= with a bare 404.
+            raise exceptions.ValidationError({"format": "Use json or csv."})
+
+
+def _zone(zone_id: int | None) -> Zone | None:
+    if zone_id is None:
+        return None
+    zone = Zone.objects.filter(pk=zone_id).first()
+    if zone is None:
+        raise exceptions.NotFound(f"There is no zone {zone_id}.")
+    return zone
+
+
+def _zone_body(zone: Zone | None) -> dict[str, Any] | None:
+    if zone is None:
+        return None
+    return {"id": zone.pk, "name": zone.name, "camera": zone.camera_id}
+
+
+def _download_headers(request: Request, scope: str, by: str) -> dict[str, str]:
+    if request.query_params.get("format") != "csv":
+        return {}
+    name = f"occupancy-history-{scope.replace(':', '-')}-{by}.csv"
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+class DashboardView(TemplateView):
+    """The page for everyone: live counts and the usual day, per zone."""
+
+    template_name = "analytics/dashboard.html"
