@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -109,4 +110,9 @@ class RelationalCurrentCounts:
 
 
 def current_counts() -> CurrentCountsStore:
+    if settings.OCCUPANCY_BACKEND == "aws":
+        # Imported here: the DynamoDB store builds on ZoneCount above.
+        from pipeline.dynamo import DynamoCurrentCounts
+
+        return DynamoCurrentCounts(settings.CURRENT_COUNTS_TABLE)
     return RelationalCurrentCounts()

@@ -7,9 +7,11 @@ here so that the pipeline stages read one small record per camera.
 import time
 from typing import Protocol
 
+from django.conf import settings
 from django.db import transaction
 
 from devices.models import Camera
+from zones.dynamo import DynamoZoneSelections
 from zones.geometry import ZoneShape
 from zones.models import Zone, ZoneSelection
 
@@ -81,11 +83,24 @@ class CachedZoneSelections:
 
 
 CACHE_SECONDS = 5.0
-_store = CachedZoneSelections(RelationalZoneSelections(), CACHE_SECONDS)
+# The store in use and the settings it was made for: tests switch backends.
+_current: tuple[tuple[str, str], CachedZoneSelections] | None = None
 
 
 def zone_selections() -> CachedZoneSelections:
-    return _store
+    global _current
+    made_for = (settings.OCCUPANCY_BACKEND, settings.ZONE_SELECTIONS_TABLE)
+    current = _current
+    if current is None or current[0] != made_for:
+        current = (made_for, CachedZoneSelections(_backend_store(), CACHE_SECONDS))
+        _current = current
+    return current[1]
+
+
+def _backend_store() -> ZoneSelectionsStore:
+    if settings.OCCUPANCY_BACKEND == "aws":
+        return DynamoZoneSelections(settings.ZONE_SELECTIONS_TABLE)
+    return RelationalZoneSelections()
 
 
 def mirror_camera(camera_id: str) -> None:
