@@ -1,9 +1,11 @@
 """The person detector of this process, loaded once and shared."""
 
 import threading
+from typing import Any
 
 from django.conf import settings
 
+from occupancy_site import aws
 from pipeline.detection.base import Detector
 
 _lock = threading.Lock()
@@ -11,6 +13,8 @@ _loaded: dict[tuple[str, float], Detector] = {}
 
 
 def get_detector() -> Detector:
+    if settings.DETECTOR == "rekognition":
+        return _rekognition(settings.REKOGNITION_MIN_CONFIDENCE)
     threshold = settings.DETECTOR_SCORE_THRESHOLD
     key = ("ssdlite", threshold)
     with _lock:
@@ -21,3 +25,21 @@ def get_detector() -> Detector:
 
             _loaded[key] = SSDLiteDetector(score_threshold=threshold)
         return _loaded[key]
+
+
+def _rekognition(min_confidence: float) -> Detector:
+    key = ("rekognition", min_confidence)
+    with _lock:
+        if key not in _loaded:
+            from pipeline.detection.rekognition import RekognitionDetector
+
+            _loaded[key] = RekognitionDetector(
+                client_factory=_rekognition_client, min_confidence=min_confidence
+            )
+        return _loaded[key]
+
+
+def _rekognition_client() -> Any:
+    # The detector retries throttled calls itself, with backoff: botocore
+    # makes a single attempt, so that the two do not multiply.
+    return aws.client("rekognition", max_attempts=1)
