@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from analytics.views import DashboardView
 from pipeline.views import OccupancyView, UploadView
 
 api = [
@@ -12,7 +12,7 @@ api = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index")),
+    path("", DashboardView.as_view(), name="dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api)),
 ]
