@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from analytics.views import DashboardView
-from pipeline.views import OccupancyView, UploadView
+from pipeline.views import OccupancyView, PresignView, UploadView
 
 api = [
     path("uploads/", UploadView.as_view(), name="upload"),
+    path("uploads/presign", PresignView.as_view(), name="upload-presign"),
     path("occupancy/", OccupancyView.as_view(), name="occupancy"),
     path("", include("devices.urls")),
     path("", include("analytics.urls")),

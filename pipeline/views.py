@@ -10,7 +10,9 @@ from rest_framework.views import APIView
 
 from devices.authentication import CameraTokenAuthentication, IsCamera
 from pipeline.images import InvalidImage
+from pipeline.keys import SnapshotKey
 from pipeline.occupancy import space_occupancy
+from pipeline.presign import presigned_upload
 from pipeline.uploads import accept_snapshot
 
 # Camera clocks drift; a capture time further ahead than this is refused.
@@ -109,6 +111,56 @@ def _content_length(request: Request) -> int:
 
 class OccupancyView(APIView):
     """How many people are in each active zone now, and in the space."""
+
+
+class PresignInput(serializers.Serializer):
+    captured_at = serializers.CharField(max_length=40)
+    sha256 = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        error_messages={
+            "invalid": "Give the SHA-256 of the JPEG as 64 lowercase hex digits."
+        },
+    )
+
+    validate_captured_at = UploadInput.validate_captured_at
+
+
+class PresignView(APIView):
+    """A camera on AWS asks where to send one snapshot, then POSTs it to
+    S3 itself."""
+
+    authentication_classes = [CameraTokenAuthentication]
+    permission_classes = [IsCamera]
+
+    def post(self, request: Request) -> Response:
+        if settings.OCCUPANCY_BACKEND != "aws":
+            raise exceptions.NotFound(
+                "Upload targets exist on AWS only: POST the snapshot to "
+                "/api/v1/uploads/."
+            )
+        form = PresignInput(data=request.data)
+        form.is_valid(raise_exception=True)
+
+        camera = request.user.camera
+        key = SnapshotKey(
+            camera_id=camera.pk,
+            captured_at=form.validated_data["captured_at"],
+            image_id=form.validated_data["sha256"][:24],
+        )
+        target = presigned_upload(
+            settings.IMAGE_CACHE_BUCKET, key.name, settings.MAX_UPLOAD_BYTES
+        )
+
+        body = {
+            "image_id": key.image_id,
+            "camera": camera.pk,
+            "captured_at": key.captured_at,
+            "key": key.name,
+            "url": target.url,
+            "fields": target.fields,
+            "expires_in": target.expires_in,
+        }
+        return Response(body)
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
