@@ -109,10 +109,6 @@ def _content_length(request: Request) -> int:
         return 0
 
 
-class OccupancyView(APIView):
-    """How many people are in each active zone now, and in the space."""
-
-
 class PresignInput(serializers.Serializer):
     captured_at = serializers.CharField(max_length=40)
     sha256 = serializers.RegexField(
@@ -161,6 +157,10 @@ class PresignView(APIView):
             "expires_in": target.expires_in,
         }
         return Response(body)
+
+
+class OccupancyView(APIView):
+    """How many people are in each active zone now, and in the space."""
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
