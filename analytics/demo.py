@@ -56,27 +56,36 @@ def records(
     end: datetime,
     interval: int,
     time_zone: str,
-    rng: random.Random,
+    seed: int,
 ) -> Iterator[tuple[datetime, list[dict]]]:
-    """The records of each UTC hour from start to end, hour by hour."""
+    """The records of each UTC hour from start to end, hour by hour.
+
+    Captures fall on whole multiples of the interval, and each one's
+    counts come from a generator seeded with its time: a run over an
+    overlapping span writes the same counts for the same moments.
+    """
     zone_info = ZoneInfo(time_zone)
     hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    step = timedelta(seconds=interval)
+    moment = datetime.fromtimestamp(
+        math.ceil(start.timestamp() / interval) * interval, UTC
+    )
     while hour < end:
         lines = []
-        moment = max(hour, start)
         while moment < min(hour + timedelta(hours=1), end):
             local = moment.astimezone(zone_info)
             if OPENS <= local.hour < CLOSES:
-                lines.extend(_image(zones, moment, local, rng))
-            moment += timedelta(seconds=interval)
+                lines.extend(_image(zones, moment, local, seed))
+            moment += step
         yield hour, lines
         hour += timedelta(hours=1)
 
 
 def _image(
-    zones: list[DemoZone], moment: datetime, local: datetime, rng: random.Random
+    zones: list[DemoZone], moment: datetime, local: datetime, seed: int
 ) -> list[dict]:
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    rng = random.Random(f"{seed}/{stamp}")
     lines = []
     for zone in zones:
         picture = f"{zone.camera_id}/{stamp}".encode()
@@ -111,13 +120,12 @@ def write_demo_history(
     The same seed writes the same objects under the same names, so a
     second run replaces the first instead of doubling it.
     """
-    rng = random.Random(seed)
     start = end - timedelta(days=days)
     store = storages["data_lake"]
     first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     hours = math.ceil((end - first) / timedelta(hours=1))
     total = 0
-    produced = records(zones, start, end, interval, time_zone, rng)
+    produced = records(zones, start, end, interval, time_zone, seed)
     for index, (hour, lines) in enumerate(produced, start=1):
         for camera_id in sorted({line["camera_id"] for line in lines}):
             mine = [line for line in lines if line["camera_id"] == camera_id]

@@ -216,6 +216,15 @@ class EmbeddedBroker:
             broker, self.broker = self.broker, None
             asyncio.run_coroutine_threadsafe(broker.shutdown(), self.loop).result(10)
 
+    def client_certificates(self) -> list[dict]:
+        """The certificates TLS clients presented, as ssl decodes them."""
+        sessions = list(self.broker._sessions.values()) if self.broker else []
+        return [
+            session.ssl_object.getpeercert()
+            for session, _ in sessions
+            if session.ssl_object is not None
+        ]
+
     def close(self) -> None:
         self.stop()
         self.loop.call_soon_threadsafe(self.loop.stop)

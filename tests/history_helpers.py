@@ -19,11 +19,16 @@ Two unreadable lines: a cut-off JSON object and a time that is no time.
 """
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import boto3
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from moto import mock_aws
 
+from occupancy_site import aws
 from pipeline.counts import ZoneCount
 from pipeline.datalake import append
 from pipeline.keys import SnapshotKey
@@ -92,3 +97,34 @@ def build_known_lake() -> None:
     for zone_id, at in OUTSIDE_RECORDS:
         write_count(zone_id, 100, at)
     write_raw("2026-03-31", "library-unreadable.jsonl", UNREADABLE)
+
+
+@contextmanager
+def history_on_aws(settings, monkeypatch, workgroup: str) -> Iterator[None]:
+    """The aws backend on moto: its history table, and Athena with only
+    the workgroups the test creates, so a query in `workgroup` fails
+    unless the test makes it."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    aws.forget_clients()
+    settings.OCCUPANCY_BACKEND = "aws"
+    settings.HISTORICAL_DATA_TABLE = "history-test"
+    settings.ATHENA_WORKGROUP = workgroup
+    with mock_aws():
+        boto3.client("dynamodb", region_name="eu-west-1").create_table(
+            TableName="history-test",
+            KeySchema=[
+                {"AttributeName": "scope", "KeyType": "HASH"},
+                {"AttributeName": "slot", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "scope", "AttributeType": "S"},
+                {"AttributeName": "slot", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield
+    aws.forget_clients()

@@ -56,6 +56,7 @@ class Command(BaseCommand):
         children = {
             "web server": _spawn([*manage, "serve", "--host", host, "--port", port]),
             "worker": _spawn([*manage, "worker"]),
+            "history scheduler": _spawn([*manage, "history_scheduler"]),
         }
         if not options["no_demo"]:
             _wait_for_server(host, int(port))
