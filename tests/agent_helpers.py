@@ -20,8 +20,8 @@ import awscrt.io
 import awscrt.mqtt
 from amqtt.broker import Broker
 
-from tests.helpers import IMAGES
-
+# Not from tests.helpers: these helpers must load without Django.
+IMAGES = Path(__file__).parent / "images"
 FRAMES = ["vtest_000.jpg", "vtest_150.jpg", "vtest_300.jpg"]
 
 
