@@ -2,9 +2,10 @@
 
     python -m pi --config /etc/occupancy-agent/agent.toml
 
-Exit status: 0 after SIGTERM or SIGINT, 2 when an operator must act (a bad
-configuration, a refused enrollment, a damaged state file, a camera that
-cannot be opened), 1 on anything unexpected.
+Exit status: 0 after SIGTERM or SIGINT; 2 when an operator must act (a bad
+configuration, a refused enrollment, a damaged state file, picamera2 not
+installed); 1 when the camera cannot be opened, or on anything unexpected,
+so that the service manager starts the agent again.
 """
 
 import argparse
@@ -25,7 +26,7 @@ from pi.device_config import (
 )
 from pi.enrollment import EnrollmentRefused, obtain_state
 from pi.mqtt import DeviceChannel
-from pi.sources import SourceError, open_source
+from pi.sources import SourceError, SourceUnusable, open_source
 from pi.state import State, StateError, save_state
 from pi.uploader import Uploader
 from pi.version import AGENT_VERSION
@@ -33,6 +34,7 @@ from pi.version import AGENT_VERSION
 logger = logging.getLogger("pi")
 
 OPERATOR_MUST_ACT = 2
+TRY_AGAIN_LATER = 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,16 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     try:
         return _run(config, stop, running)
-    except (EnrollmentRefused, StateError, SourceError) as error:
-        logger.error("%s: %s", _WHAT_FAILED[type(error)], error)
-        return OPERATOR_MUST_ACT
-
-
-_WHAT_FAILED = {
-    EnrollmentRefused: "Enrollment refused",
-    StateError: "Unusable state file",
-    SourceError: "Cannot open the camera",
-}
+    except EnrollmentRefused as error:
+        logger.error("Enrollment refused: %s", error)
+    except StateError as error:
+        logger.error("Unusable state file: %s", error)
+    except SourceUnusable as error:
+        logger.error("Cannot use the camera: %s", error)
+    except SourceError as error:
+        # A camera still starting or unplugged for a moment: worth another
+        # try by the service manager.
+        logger.error("Cannot open the camera: %s", error)
+        return TRY_AGAIN_LATER
+    return OPERATOR_MUST_ACT
 
 
 def _run(config: AgentConfig, stop: threading.Event, running: list[Agent]) -> int:

@@ -19,7 +19,7 @@ from typing import Protocol
 import requests
 
 from pi.backoff import Backoff
-from pi.buffer import SnapshotBuffer
+from pi.buffer import Buffered, SnapshotBuffer
 from pi.commands import (
     CAPTURE_CONTROL_IMAGE,
     Command,
@@ -227,25 +227,37 @@ class Agent:
             item = self.buffer.oldest()
             if item is None:
                 break
-            try:
-                self.api.send(item.read(), item.captured_at)
-            except UploadRefused as error:
-                logger.warning(
-                    "The server refused the buffered snapshot of %s, dropped: %s",
-                    _stamp(item.captured_at),
-                    error,
-                )
-            except (requests.RequestException, OSError) as error:
-                self._server_failed(error)
+            outcome = self._send_buffered(item)
+            if outcome is None:
                 return
-            else:
-                sent += 1
-                self.backoff.succeeded()
+            sent += outcome
             self.buffer.remove(item)
         if sent:
             logger.info(
                 "Uploaded %d buffered snapshots, %d left", sent, len(self.buffer)
             )
+
+    def _send_buffered(self, item: Buffered) -> int | None:
+        """1 when sent, 0 when dropped, None when the server failed."""
+        try:
+            jpeg = item.read()
+        except OSError as error:
+            logger.error("Cannot read %s, dropped: %s", item.path, error)
+            return 0
+        try:
+            self.api.send(jpeg, item.captured_at)
+        except UploadRefused as error:
+            logger.warning(
+                "The server refused the buffered snapshot of %s, dropped: %s",
+                _stamp(item.captured_at),
+                error,
+            )
+            return 0
+        except requests.RequestException as error:
+            self._server_failed(error)
+            return None
+        self.backoff.succeeded()
+        return 1
 
     def _server_failed(self, error: Exception) -> None:
         delay = self.backoff.failed()
@@ -289,9 +301,11 @@ class Agent:
                 logger.debug("Configuration version %s is not new", new.version)
                 return False
             self.config = new
+            # Under the lock, so that the file never ends on an older
+            # configuration than the one running.
+            if self.remember_config is not None:
+                self.remember_config(new)
         _log_applied(new, origin)
-        if self.remember_config is not None:
-            self.remember_config(new)
         self._wake.set()
         return True
 

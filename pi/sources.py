@@ -25,7 +25,12 @@ OPENCV_MISSING = (
 
 
 class SourceError(Exception):
-    """The source cannot give a picture."""
+    """The source cannot give a picture, for now at least."""
+
+
+class SourceUnusable(SourceError):
+    """The source cannot work as installed or configured: an operator must
+    act (install a package, fill a folder)."""
 
 
 class Source(Protocol):
@@ -44,7 +49,7 @@ class FolderSource:
     def __init__(self, folder: Path) -> None:
         self.frames = sorted(folder.glob("*.jpg"))
         if not self.frames:
-            raise SourceError(f"no *.jpg files in {folder}")
+            raise SourceUnusable(f"no *.jpg files in {folder}")
         self._next: Iterator[Path] = itertools.cycle(self.frames)
 
     def capture(self, jpeg_quality: int) -> bytes:
@@ -65,7 +70,7 @@ class WebcamSource:
         try:
             import cv2
         except ImportError:
-            raise SourceError(OPENCV_MISSING)
+            raise SourceUnusable(OPENCV_MISSING)
         self.cv2 = cv2
         self.device = device
         self.resolution = resolution
@@ -111,7 +116,7 @@ class PiCameraSource:
         try:
             from picamera2 import Picamera2
         except ImportError:
-            raise SourceError(PICAMERA_MISSING)
+            raise SourceUnusable(PICAMERA_MISSING)
         try:
             self.camera = Picamera2()
             config = self.camera.create_still_configuration(main={"size": resolution})

@@ -228,11 +228,23 @@ def test_it_exits_with_status_2_on_a_bad_config_file(tmp_path):
     assert "source: must be one of picamera, webcam, folder" in done.stderr
 
 
-def test_it_exits_with_status_2_when_the_camera_cannot_be_opened(server, tmp_path):
+def test_it_exits_with_status_2_when_the_folder_has_no_frames(server, tmp_path):
     config = write_config(tmp_path, server.url)  # its frames folder is empty
 
     done = run_agent(config)
 
     assert done.returncode == 2
-    assert "Cannot open the camera: no *.jpg files in" in done.stderr
+    assert "Cannot use the camera: no *.jpg files in" in done.stderr
     assert (tmp_path / "state.json").exists()  # enrolled all the same
+
+
+def test_it_exits_with_status_1_when_a_webcam_is_missing(server, tmp_path):
+    config = write_config(tmp_path, server.url)
+    text = config.read_text().replace('source = "folder"', 'source = "webcam"')
+    config.write_text(text + "[webcam]\ndevice = 63\n")
+
+    done = run_agent(config)
+
+    # Not 2: the service manager starts it again, the camera may be back.
+    assert done.returncode == 1
+    assert "Cannot open the camera: cannot open webcam 63" in done.stderr
