@@ -189,3 +189,27 @@ def test_it_waits_longer_after_each_failure_up_to_a_cap_with_jitter():
     assert len(set(waits[4:])) == 3  # the jitter spreads capped waits
     backoff.succeeded()
     assert backoff.failed() <= 2
+
+
+def test_its_loop_sleeps_until_the_next_snapshot_and_stops_when_asked(
+    server, frames, tmp_path
+):
+    clock = FakeClock(START)
+    agent = make_agent(server.url, tmp_path, clock)
+    waits = []
+
+    def wait(event, seconds):
+        waits.append(seconds)
+        clock.advance(seconds)
+        if len(waits) == 3:
+            agent.stop()
+
+    clock.wait = wait
+    agent.run()
+
+    assert waits == [60, 60, 60]
+    assert stamps(server) == [
+        "2026-12-03T14:05:00Z",
+        "2026-12-03T14:06:00Z",
+        "2026-12-03T14:07:00Z",
+    ]
