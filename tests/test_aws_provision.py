@@ -251,3 +251,19 @@ def test_a_stage_supplies_the_names_and_region_of_its_deployment(on_aws):  # noq
 def test_an_unknown_stage_stops_it_with_a_message(on_aws):  # noqa: F811
     with pytest.raises(CommandError, match="no stage 'prod'"):
         provision("--stage", "prod")
+
+
+def test_the_committed_stage_provisions_in_its_own_region(on_aws):  # noqa: F811
+    stages = json.loads((ROOT / "zappa_settings.json").read_text())
+    region = stages["dev"]["aws_region"]
+
+    lines = provision("--stage", "dev")
+
+    assert lines[0] == f"Provisioning in {region}:"
+    assert outcomes(lines) == ["created"] * 12
+    s3 = aws.client("s3", region=region)
+    location = s3.get_bucket_location(Bucket=stages["dev"]["s3_bucket"])
+    assert (location["LocationConstraint"] or "us-east-1") == region
+    tables = aws.client("dynamodb", region=region).list_tables()["TableNames"]
+    assert "occupancy-dev-current-counts" in tables
+    assert outcomes(provision("--stage", "dev")) == ["unchanged"] * 12
