@@ -158,6 +158,13 @@ def _handle_objects(
             tally["ignored"] += 1
             continue
         tally[_run(stage, alias, created.key)] += 1
+    logger.info(
+        "%s stage: %d processed, %d failed, %d ignored",
+        STAGES[alias],
+        tally["processed"],
+        tally["failed"],
+        tally["ignored"],
+    )
     return dict(tally)
 
 

@@ -10,7 +10,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from occupancy_site import aws
-from pipeline.provision import ATHENA_SCAN_LIMIT_BYTES, Workgroup, names_from_stage
+from pipeline.provision import (
+    ATHENA_SCAN_LIMIT_BYTES,
+    Bucket,
+    ProvisionError,
+    Workgroup,
+    names_from_stage,
+)
 from tests.aws_fixtures import NAMES, REGION, aws_credentials, on_aws  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,3 +273,16 @@ def test_the_committed_stage_provisions_in_its_own_region(on_aws):  # noqa: F811
     tables = aws.client("dynamodb", region=region).list_tables()["TableNames"]
     assert "occupancy-dev-current-counts" in tables
     assert outcomes(provision("--stage", "dev")) == ["unchanged"] * 12
+
+
+def test_a_bucket_name_another_account_owns_stops_it_with_a_message(
+    aws_credentials,  # noqa: F811
+):
+    s3 = aws.client("s3", region=REGION)
+    with Stubber(s3) as stub:
+        stub.add_client_error(
+            "head_bucket", service_error_code="403", http_status_code=403
+        )
+
+        with pytest.raises(ProvisionError, match="belongs to another account"):
+            Bucket("someone-elses-bucket").ensure(lambda service: s3)
