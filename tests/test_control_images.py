@@ -113,7 +113,9 @@ def test_a_name_of_another_camera_or_a_path_is_not_found(lobby, admin_user, clie
     assert not LogEntry.objects.exists()
 
 
-def test_staff_ask_a_camera_for_a_control_image(lobby, admin_user, client):
+def test_staff_ask_a_camera_for_a_control_image(
+    lobby, admin_user, client, mqtt_broker
+):
     client.force_login(admin_user)
 
     response = client.post("/admin/devices/camera/lobby/capture/")
@@ -127,7 +129,7 @@ def test_staff_ask_a_camera_for_a_control_image(lobby, admin_user, client):
 
 
 def test_the_camera_list_asks_several_cameras_at_once(
-    lobby, cafeteria, admin_user, client
+    lobby, cafeteria, admin_user, client, mqtt_broker
 ):
     client.force_login(admin_user)
 
