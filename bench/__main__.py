@@ -66,6 +66,10 @@ def main() -> int:
         overhead(strategy)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nPeak memory of this process: {peak:.0f} MiB")
+
+    from bench.history import history_benchmark
+
+    history_benchmark()
     return 0
 
 

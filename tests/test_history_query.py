@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
 from analytics.engines import DuckDBEngine
@@ -158,3 +159,15 @@ def test_an_empty_data_lake_gives_an_empty_history_that_was_computed(db):
     assert result.figures == 0
     assert historical_data().run("hour").computed_at == NOW
     assert historical_data().for_scope("space", "hour") == []
+
+
+def test_a_file_that_is_not_text_counts_as_one_unreadable_line(lake):
+    storages["data_lake"].save(
+        "occupancy/dt=2026-03-30/library-garbled.jsonl",
+        ContentFile(b"\xff\xfe\x00garbled\n\x81"),
+    )
+
+    result = refresh_history("hour", now=NOW)
+
+    assert result.skipped == 3
+    assert figures("zone:1")["h09"].samples == 10
