@@ -1,12 +1,15 @@
 """The person detector of this process, loaded once and shared."""
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from occupancy_site import aws
 from pipeline.detection.base import Detector
+
+if TYPE_CHECKING:
+    from pipeline.detection.tiling import PixelDetector
 
 _lock = threading.Lock()
 _loaded: dict[tuple[str, float], Detector] = {}
@@ -24,7 +27,19 @@ def get_detector() -> Detector:
             from pipeline.detection.ssdlite import SSDLiteDetector
 
             _loaded[key] = SSDLiteDetector(score_threshold=threshold)
-        return _loaded[key]
+        detector = _loaded[key]
+    return _tiled(detector, settings.DETECTOR_TILES)  # type: ignore[arg-type]
+
+
+def _tiled(detector: "PixelDetector", tiles: str) -> Detector:
+    if tiles == "off":
+        return detector
+    # The wrapper holds no model, only the grid: a new one costs nothing,
+    # and a change of the setting (in tests, the benchmark) takes effect.
+    from pipeline.detection.ssdlite import INPUT_SIDE
+    from pipeline.detection.tiling import TiledDetector, TileGrid
+
+    return TiledDetector(detector, TileGrid.parse(tiles), INPUT_SIDE)
 
 
 def _rekognition(min_confidence: float) -> Detector:
