@@ -254,6 +254,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
+        # The MQTT broker and its state machine narrate every packet.
+        "amqtt": {"level": "WARNING"},
+        "transitions": {"level": "WARNING"},
     },
 }
 
@@ -303,3 +306,14 @@ if OCCUPANCY_BACKEND == "aws":
     # API Gateway serves the site over HTTPS only.
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# MQTT: the broker the server publishes commands and configuration to.
+# `make run` starts an embedded one on MQTT_BROKER_BIND unless MQTT_URL
+# names another broker (e.g. mqtt://broker.example:1883 for Mosquitto).
+MQTT_URL = env_str("MQTT_URL", "")
+MQTT_BROKER_BIND = env_str("MQTT_BROKER_BIND", "127.0.0.1:1883")
+MQTT_EMBEDDED = not MQTT_URL
+if MQTT_EMBEDDED:
+    MQTT_URL = f"mqtt://{MQTT_BROKER_BIND}"
+# Where cameras reach the broker, when that differs from MQTT_URL.
+MQTT_PUBLIC_URL = env_str("MQTT_PUBLIC_URL", MQTT_URL)

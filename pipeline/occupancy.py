@@ -5,6 +5,7 @@ from typing import Any
 
 from analytics.history import SPACE, zone_scope
 from analytics.usual import UsualNow, usual_now
+from devices.health import ONLINE, camera_status
 from pipeline.counts import current_counts
 from zones.models import Zone
 
@@ -47,6 +48,9 @@ def _zone_row(
         "people": count.people if count else None,
         "capacity": zone.capacity,
         "captured_at": captured_at,
-        "stale": captured_at is None or now - captured_at > limit,
+        # A count is stale when it is old or its camera is out of touch.
+        "stale": captured_at is None
+        or now - captured_at > limit
+        or camera_status(zone.camera, now) != ONLINE,
         "usual": usual.figure(zone_scope(zone.pk)) if usual else None,
     }

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.authentication import CameraTokenAuthentication, IsCamera
+from devices.health import record_contact
 from pipeline.images import InvalidImage
 from pipeline.keys import SnapshotKey
 from pipeline.occupancy import space_occupancy
@@ -63,6 +64,7 @@ class UploadView(APIView):
             key = accept_snapshot(upload.camera_id, upload.data, upload.captured_at)
         except InvalidImage as error:
             raise exceptions.ValidationError({"image": str(error)})
+        record_contact(request.user.camera, snapshot=True)
         body = {
             "image_id": key.image_id,
             "camera": upload.camera_id,

@@ -4,7 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from devices.broker import EmbeddedBroker
 from tests.helpers import WHOLE_PICTURE, make_camera
+from tests.mqtt_helpers import free_port
 from zones.models import Zone
 from zones.selections import zone_selections
 
@@ -79,3 +81,14 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture
+def mqtt_broker(settings):
+    """The embedded broker on a free loopback port, named by MQTT_URL."""
+    bind = f"127.0.0.1:{free_port()}"
+    broker = EmbeddedBroker(bind)
+    broker.start()
+    settings.MQTT_URL = settings.MQTT_PUBLIC_URL = f"mqtt://{bind}"
+    yield settings.MQTT_URL
+    broker.stop()

@@ -6,6 +6,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from analytics.history import Figure, Run, historical_data, slot_name
+from devices.health import record_contact
+from devices.models import Camera
 from pipeline.counts import ZoneCount, current_counts
 from tests.helpers import WHOLE_PICTURE, make_camera
 from zones.models import Zone
@@ -31,6 +33,7 @@ def record(zone: Zone, people: int, seconds_ago: float) -> None:
 
 def test_it_reports_each_active_zone_and_the_total(db):
     camera, _ = make_camera("library", interval=60)
+    record_contact(camera)
     reading = Zone.objects.create(
         camera=camera, name="Reading room", polygon=WHOLE_PICTURE, capacity=40
     )
@@ -87,6 +90,19 @@ def test_it_answers_with_no_zones_at_all(db):
 
 def test_it_refuses_to_be_written_to(db):
     assert APIClient().post(URL, {}).status_code == 405
+
+
+def test_a_fresh_count_of_a_camera_out_of_touch_is_stale(db):
+    camera, _ = make_camera("library", interval=60)
+    zone = Zone.objects.create(camera=camera, name="Desks", polygon=WHOLE_PICTURE)
+    record(zone, 3, seconds_ago=10)
+    Camera.objects.filter(pk="library").update(
+        last_seen=timezone.now() - timedelta(minutes=30)
+    )
+
+    [row] = APIClient().get(URL).json()["zones"]
+
+    assert row["people"] == 3 and row["stale"] is True
 
 
 def usual_day(by: str, scopes: list[str]) -> None:

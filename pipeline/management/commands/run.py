@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from devices.demo import DEMO_INTERVAL, prepare_demo_camera
+from devices.demo import ensure_demo_config, prepare_demo_agent
 
 STOP_GRACE_SECONDS = 10
 
@@ -33,6 +33,8 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         self._ensure_admin()
+        if not options["no_demo"]:
+            ensure_demo_config()
         url = f"http://{options['host']}:{options['port']}"
         children = self._start(url, options)
         self.stdout.write(
@@ -58,22 +60,13 @@ class Command(BaseCommand):
             "worker": _spawn([*manage, "worker"]),
             "history scheduler": _spawn([*manage, "history_scheduler"]),
         }
+        if settings.MQTT_EMBEDDED:
+            children["MQTT broker"] = _spawn([*manage, "mqtt_broker"])
         if not options["no_demo"]:
             _wait_for_server(host, int(port))
-            env = {**os.environ, "OCCUPANCY_CAMERA_TOKEN": prepare_demo_camera()}
-            frames = Path(settings.BASE_DIR) / "demo" / "frames"
-            command = [
-                sys.executable,
-                "-m",
-                "pi.demo",
-                "--url",
-                url,
-                "--frames",
-                str(frames),
-                "--interval",
-                str(DEMO_INTERVAL),
-            ]
-            children["demo camera"] = _spawn(command, env)
+            config = str(prepare_demo_agent(url))
+            command = [sys.executable, "-m", "pi", "--config", config]
+            children["demo camera"] = _spawn(command)
         return children
 
     def _watch(self, children: dict[str, subprocess.Popen]) -> None:
