@@ -211,6 +211,17 @@ if not re.fullmatch(r"off|[1-4]x[1-4]", DETECTOR_TILES) or DETECTOR_TILES == "1x
 if DETECTOR_TILES != "off" and DETECTOR != "ssdlite":
     raise ImproperlyConfigured("DETECTOR_TILES applies to DETECTOR=ssdlite only")
 
+# Unchanged snapshots keep their zones' counts without a detector call:
+# those in which at most UNCHANGED_THRESHOLD percent of the cells of a
+# 32x24 grey thumbnail changed since the detector last ran. It still runs
+# on at least every DETECT_EVERY-th snapshot; 1 runs it on every one.
+UNCHANGED_THRESHOLD = env_float("UNCHANGED_THRESHOLD", 0.3, minimum=0, maximum=100)
+DETECT_EVERY = env_int("DETECT_EVERY", 5, minimum=1, maximum=1000)
+# The live figure of a zone is the median of its last SMOOTHING_WINDOW
+# counts (1: each count as it comes); the data lake keeps every count.
+# Off by default: a median of 3 shows a change one snapshot late.
+SMOOTHING_WINDOW = env_int("SMOOTHING_WINDOW", 1, minimum=1, maximum=15)
+
 # Snapshot limits: larger files or images are refused at upload.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 16_000_000, minimum=10_000)

@@ -6,14 +6,17 @@ on the same image without counting anyone twice.
 """
 
 import logging
+from collections.abc import Sequence
 
+from django.conf import settings
 from django.core.files.storage import storages
 
-from pipeline import datalake
+from pipeline import datalake, unchanged
 from pipeline.assign import people_per_zone
 from pipeline.counts import ZoneCount, current_counts
 from pipeline.detection.base import UnreadableImage
 from pipeline.detectors import get_detector
+from pipeline.images import InvalidImage
 from pipeline.keys import InvalidKey, ProcessedKey, parse_key
 from zones.geometry import ZoneShape
 from zones.selections import zone_selections
@@ -56,10 +59,20 @@ def _count(key: ProcessedKey, data: bytes) -> list[ZoneCount]:
             snapshot.camera_id,
         )
         return []
-    detector = get_detector()
+    previous = _previous(zones)
+    repeated = _repeated(key, zones, previous)
+    if repeated:
+        return repeated
+    earlier = {
+        zone_id: count
+        for zone_id, count in previous.items()
+        if count.captured_at < snapshot.captured_at
+    }
     try:
-        boxes = detector.detect(data)
-    except UnreadableImage as error:
+        thumb = _thumbnail(data)
+        counts = _carried_over(key, zones, earlier, thumb)
+        return counts or _detected(key, data, zones, earlier, thumb)
+    except (InvalidImage, UnreadableImage) as error:
         logger.warning(
             "Rejected image %s of camera %s: %s",
             snapshot.image_id,
@@ -67,16 +80,118 @@ def _count(key: ProcessedKey, data: bytes) -> list[ZoneCount]:
             error,
         )
         return []
+
+
+def _previous(zones: Sequence[ZoneShape]) -> dict[int, ZoneCount]:
+    # Only skipping and smoothing look back: without them, a count is
+    # written without reading anything.
+    if settings.DETECT_EVERY == 1 and settings.SMOOTHING_WINDOW == 1:
+        return {}
+    return current_counts().for_zones(zone.id for zone in zones)
+
+
+def _repeated(
+    key: ProcessedKey, zones: Sequence[ZoneShape], previous: dict[int, ZoneCount]
+) -> list[ZoneCount]:
+    """The stored counts, when they are this very image's.
+
+    A retry must write the same data lake lines again: counting the image
+    afresh could compare it with itself and carry its count over.
+    """
+    counts = [previous.get(zone.id) for zone in zones]
+    snapshot = key.snapshot
+    if all(
+        count is not None
+        and count.image_id == snapshot.image_id
+        and count.captured_at == snapshot.captured_at
+        for count in counts
+    ):
+        return [count for count in counts if count is not None]
+    return []
+
+
+def _thumbnail(data: bytes) -> bytes:
+    if settings.DETECT_EVERY == 1:
+        return b""
+    return unchanged.thumbnail(data, settings.MAX_IMAGE_PIXELS)
+
+
+def _carried_over(
+    key: ProcessedKey,
+    zones: Sequence[ZoneShape],
+    previous: dict[int, ZoneCount],
+    thumb: bytes,
+) -> list[ZoneCount]:
+    """The previous counts, if this image shows what the detector saw.
+
+    A count carried over keeps the fingerprint of the image the detector
+    ran on, not this one's, so that a slow drift of the scene adds up
+    until it is seen.
+    """
+    if not thumb:
+        return []
+    limit = settings.UNCHANGED_THRESHOLD / 100
+    counts = []
+    for zone in zones:
+        last = previous.get(zone.id)
+        if last is None or last.since_detection + 1 >= settings.DETECT_EVERY:
+            return []
+        now = unchanged.fingerprint(thumb, zone)
+        if unchanged.changed_share(last.fingerprint, now) > limit:
+            return []
+        counts.append(
+            _zone_count(
+                key,
+                zone,
+                last.people,
+                last.detector,
+                previous=last,
+                fingerprint=last.fingerprint,
+                since_detection=last.since_detection + 1,
+            )
+        )
+    return counts
+
+
+def _detected(
+    key: ProcessedKey,
+    data: bytes,
+    zones: Sequence[ZoneShape],
+    previous: dict[int, ZoneCount],
+    thumb: bytes,
+) -> list[ZoneCount]:
+    detector = get_detector()
+    boxes = detector.detect(data)
     if key.zone_id is None:
         people = people_per_zone(boxes, zones)
     else:
         people = {key.zone_id: len(boxes)}
-    return [_zone_count(key, zone, people[zone.id], detector.name) for zone in zones]
+    return [
+        _zone_count(
+            key,
+            zone,
+            people[zone.id],
+            detector.name,
+            previous=previous.get(zone.id),
+            fingerprint=unchanged.fingerprint(thumb, zone) if thumb else b"",
+            since_detection=0,
+        )
+        for zone in zones
+    ]
 
 
 def _zone_count(
-    key: ProcessedKey, zone: ZoneShape, people: int, detector: str
+    key: ProcessedKey,
+    zone: ZoneShape,
+    people: int,
+    detector: str,
+    *,
+    previous: ZoneCount | None,
+    fingerprint: bytes,
+    since_detection: int,
 ) -> ZoneCount:
+    """The count of one zone, with the zone's recent raw counts."""
+    earlier = previous.recent if previous else ()
     return ZoneCount(
         camera_id=key.snapshot.camera_id,
         zone_id=zone.id,
@@ -85,4 +200,7 @@ def _zone_count(
         captured_at=key.snapshot.captured_at,
         image_id=key.snapshot.image_id,
         detector=detector,
+        recent=(*earlier, people)[-settings.SMOOTHING_WINDOW :],
+        fingerprint=fingerprint,
+        since_detection=since_detection,
     )

@@ -1,5 +1,6 @@
 """The current counts store: the latest people count of every zone."""
 
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,26 @@ class ZoneCount:
     captured_at: datetime
     image_id: str
     detector: str
+    # The raw counts of the zone's last snapshots, oldest first, this one
+    # last: the live figure is their median.
+    recent: tuple[int, ...] = ()
+    # What the detector last ran on (pipeline.unchanged), and how many
+    # snapshots ago: 0 when it ran on this one.
+    fingerprint: bytes = b""
+    since_detection: int = 0
+
+    @property
+    def detected(self) -> bool:
+        """Whether the detector ran on this snapshot, rather than its
+        count being carried over from an unchanged earlier one."""
+        return self.since_detection == 0
+
+    @property
+    def live(self) -> int:
+        """The figure to show: the median of the recent raw counts."""
+        if not self.recent:
+            return self.people
+        return statistics.median_low(self.recent)
 
     def to_record(self) -> dict[str, Any]:
         """The data lake's JSON object for this count."""
@@ -35,6 +56,7 @@ class ZoneCount:
             ),
             "image_id": self.image_id,
             "detector": self.detector,
+            "detected": self.detected,
         }
 
 
@@ -57,8 +79,9 @@ class RelationalCurrentCounts:
     # concurrent writer between a read and a write.
     UPSERT = """
         INSERT INTO {table} (zone_id, camera_id, zone_name, people,
-                             captured_at, image_id, detector, updated)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                             captured_at, image_id, detector, recent,
+                             fingerprint, since_detection, updated)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (zone_id) DO UPDATE SET
             camera_id = excluded.camera_id,
             zone_name = excluded.zone_name,
@@ -66,6 +89,9 @@ class RelationalCurrentCounts:
             captured_at = excluded.captured_at,
             image_id = excluded.image_id,
             detector = excluded.detector,
+            recent = excluded.recent,
+            fingerprint = excluded.fingerprint,
+            since_detection = excluded.since_detection,
             updated = excluded.updated
         WHERE excluded.captured_at > {table}.captured_at
     """
@@ -82,6 +108,9 @@ class RelationalCurrentCounts:
                 ops.adapt_datetimefield_value(count.captured_at),
                 count.image_id,
                 count.detector,
+                ",".join(str(people) for people in count.recent),
+                count.fingerprint,
+                count.since_detection,
                 now,
             )
             for count in counts
@@ -104,6 +133,9 @@ class RelationalCurrentCounts:
                 captured_at=row.captured_at,
                 image_id=row.image_id,
                 detector=row.detector,
+                recent=tuple(int(people) for people in row.recent.split(",") if people),
+                fingerprint=bytes(row.fingerprint),
+                since_detection=row.since_detection,
             )
             for row in rows
         }

@@ -86,6 +86,9 @@ def _encode(count: ZoneCount) -> dict[str, Any]:
         "captured_at": count.captured_at.astimezone(UTC).strftime(STAMP_FORMAT),
         "image_id": count.image_id,
         "detector": count.detector,
+        "recent": list(count.recent),
+        "fingerprint": count.fingerprint,
+        "since_detection": count.since_detection,
         "updated": datetime.now(UTC).strftime(STAMP_FORMAT),
     }
 
@@ -100,4 +103,8 @@ def _decode(item: dict[str, Any]) -> ZoneCount:
         captured_at=captured_at.replace(tzinfo=UTC),
         image_id=str(item["image_id"]),
         detector=str(item["detector"]),
+        # Items written before these attributes existed lack them.
+        recent=tuple(int(people) for people in item.get("recent", [])),
+        fingerprint=bytes(getattr(item.get("fingerprint"), "value", b"")),
+        since_detection=int(item.get("since_detection", 0)),
     )

@@ -15,4 +15,9 @@ class CurrentCount(models.Model):
     captured_at = models.DateTimeField()
     image_id = models.CharField(max_length=24)
     detector = models.CharField(max_length=64)
+    # The raw counts of the last snapshots, comma-separated, oldest first.
+    recent = models.CharField(max_length=200, blank=True, default="")
+    # A thumbnail of grey cells, not a picture: see pipeline.unchanged.
+    fingerprint = models.BinaryField(blank=True, default=b"")
+    since_detection = models.PositiveIntegerField(default=0)
     updated = models.DateTimeField(auto_now=True)

@@ -45,7 +45,10 @@ def _zone_row(
         "id": zone.pk,
         "name": zone.name,
         "camera": zone.camera_id,
-        "people": count.people if count else None,
+        # The median of the last few counts, steadier than the latest raw
+        # count beside it, which the data lake keeps.
+        "people": count.live if count else None,
+        "people_raw": count.people if count else None,
         "capacity": zone.capacity,
         "captured_at": captured_at,
         # A count is stale when it is old or its camera is out of touch.

@@ -5,7 +5,7 @@ numbers are the true counts on pictures the detector gets right, so a
 change that makes it miss or invent people fails here.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,6 +24,9 @@ KNOWN = [
     ("horses.jpg", 0),
     ("vtest_300.jpg", 6),
     ("vtest_450.jpg", 3),
+    # A crowded frame where the whole picture alone misses people who are
+    # small in it: the tiles find them.
+    ("vtest_150.jpg", 8),
 ]
 
 
@@ -73,3 +76,20 @@ def test_assign_counts_a_person_only_where_their_feet_are(db, settings):
     }
 
     assert counts == {"Sky": 0, "All": 6}
+
+
+def test_tiles_find_small_people_the_whole_picture_alone_misses(lobby, settings):
+    # The same picture twice: the second must be detected, not kept.
+    settings.DETECT_EVERY = 1
+    settings.DETECTOR_TILES = "off"
+    [alone] = process("lobby", jpeg("kite.jpg"), NOON)
+    settings.DETECTOR_TILES = "2x2"
+
+    [tiled] = process("lobby", jpeg("kite.jpg"), NOON + timedelta(minutes=1))
+
+    # Ten people stand on the beach, most of them small.
+    assert alone.people <= 2 and 7 <= tiled.people <= 10
+    assert (alone.detector, tiled.detector) == (
+        "ssdlite-mobilenetv2",
+        "ssdlite-mobilenetv2+tiles2x2",
+    )

@@ -83,6 +83,7 @@ def test_the_data_lake_record_has_the_agreed_fields(lobby):
         "captured_at": "2026-12-03T12:00:00Z",
         "image_id": count.image_id,
         "detector": "ssdlite-mobilenetv2+tiles2x2",
+        "detected": True,
     }
     assert isinstance(record["people"], int)
 
