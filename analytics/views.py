@@ -3,12 +3,13 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404
 from django.views.generic import TemplateView
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.api import READER_AUTHENTICATION, ReaderAccess
 from analytics.history import SPACE, historical_data, zone_scope
 from analytics.renderers import HistoryCSVRenderer
 from analytics.serializers import HistoryQuery, HistoryRow, HistoryWindow, utc_text
@@ -18,8 +19,8 @@ from zones.models import Zone
 class HistoryView(APIView):
     """How busy the space, or one zone, usually is at each hour."""
 
-    authentication_classes: list = []
-    permission_classes = [permissions.AllowAny]
+    authentication_classes = READER_AUTHENTICATION
+    permission_classes = [ReaderAccess]
     renderer_classes = [JSONRenderer, HistoryCSVRenderer]
 
     def get(self, request: Request) -> Response:

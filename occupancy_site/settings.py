@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "corsheaders",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "access",
     "devices",
     "zones",
     "pipeline",
@@ -74,6 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -179,7 +184,50 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "occupancy_site.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "access.api.ReaderThrottle",
+        "access.api.CameraThrottle",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Occupancy API",
+    "DESCRIPTION": "Live and usual occupancy of camera zones, and the "
+    "endpoints cameras use.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files come from this site, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Readers (dashboard and read API) are public unless API keys are
+# required; keys are made in the admin. Rates are per key or address for
+# readers and per camera for cameras, e.g. "120/min".
+API_KEYS_REQUIRED = env_bool("API_KEYS_REQUIRED", False)
+READER_RATE = env_str("READER_RATE", "120/min")
+CAMERA_RATE = env_str("CAMERA_RATE", "120/min")
+for _name, _rate in (("READER_RATE", READER_RATE), ("CAMERA_RATE", CAMERA_RATE)):
+    if not re.fullmatch(r"\d+/(s|sec|m|min|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(f"{_name} must look like 120/min, not {_rate!r}")
+# Browser clients on other origins that may read the API.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/v1/(occupancy|history)/"
+CORS_ALLOW_METHODS = ["GET", "OPTIONS"]
+
+# Behind HTTPS (on AWS by default): redirect plain HTTP, send HSTS and keep
+# cookies on HTTPS. Locally the site is plain HTTP on 127.0.0.1.
+HTTPS = env_bool("DJANGO_HTTPS", OCCUPANCY_BACKEND == "aws")
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 # How people are counted in a zone: "assign" runs the detector once per
 # snapshot and places each person by the bottom centre of their box;

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analytics.views import DashboardView
 from pipeline.views import OccupancyView, PresignView, UploadView
@@ -10,6 +11,8 @@ api = [
     path("occupancy/", OccupancyView.as_view(), name="occupancy"),
     path("", include("devices.urls")),
     path("", include("analytics.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
 urlpatterns = [

@@ -3,11 +3,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from rest_framework import exceptions, permissions, serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.api import READER_AUTHENTICATION, ReaderAccess
 from devices.authentication import CameraTokenAuthentication, IsCamera
 from devices.health import record_contact
 from pipeline.images import InvalidImage
@@ -164,8 +165,8 @@ class PresignView(APIView):
 class OccupancyView(APIView):
     """How many people are in each active zone now, and in the space."""
 
-    authentication_classes: list = []
-    permission_classes = [permissions.AllowAny]
+    authentication_classes = READER_AUTHENTICATION
+    permission_classes = [ReaderAccess]
 
     def get(self, request: Request) -> Response:
         return Response(space_occupancy(timezone.now()))

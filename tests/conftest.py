@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from devices.broker import EmbeddedBroker
@@ -29,6 +30,8 @@ def stores(tmp_path, settings):
         },
     }
     zone_selections().forget()
+    # Request rates are counted in the cache; each test starts afresh.
+    cache.clear()
     return tmp_path
 
 
