@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
@@ -84,3 +86,15 @@ class CameraThrottle(throttling.SimpleRateThrottle):
             return None
         ident = request.user.camera.pk
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """How the API schema describes a reader's API key."""
+
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.keyword
+        )

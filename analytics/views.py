@@ -3,17 +3,36 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404
 from django.views.generic import TemplateView
-from rest_framework import exceptions
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.api import READER_AUTHENTICATION, ReaderAccess
+from access.schema import csv_errors
 from analytics.history import SPACE, historical_data, zone_scope
 from analytics.renderers import HistoryCSVRenderer
 from analytics.serializers import HistoryQuery, HistoryRow, HistoryWindow, utc_text
 from zones.models import Zone
+
+
+class HistoryZone(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    camera = serializers.CharField()
+
+
+class HistoryOutput(serializers.Serializer):
+    scope = serializers.CharField()
+    zone = HistoryZone(allow_null=True)
+    by = serializers.ChoiceField(choices=["hour", "weekday_hour"])
+    time_zone = serializers.CharField()
+    window = HistoryWindow(allow_null=True)
+    computed_at = serializers.DateTimeField(allow_null=True)
+    rows = HistoryRow(many=True)
 
 
 class HistoryView(APIView):
@@ -23,6 +42,21 @@ class HistoryView(APIView):
     permission_classes = [ReaderAccess]
     renderer_classes = [JSONRenderer, HistoryCSVRenderer]
 
+    @extend_schema(
+        parameters=[
+            HistoryQuery,
+            OpenApiParameter(
+                "format",
+                enum=["json", "csv"],
+                description="csv for a spreadsheet, one line per row.",
+            ),
+        ],
+        responses={
+            (200, "application/json"): HistoryOutput,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
+            **csv_errors(400, 401, 403, 404, 406, 429),
+        },
+    )
     def get(self, request: Request) -> Response:
         query = HistoryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -1,5 +1,7 @@
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
@@ -33,3 +35,15 @@ class IsCamera(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: object) -> bool:
         return isinstance(request.user, CameraPrincipal)
+
+
+class CameraTokenScheme(OpenApiAuthenticationExtension):
+    """How the API schema describes a camera's token."""
+
+    target_class = CameraTokenAuthentication
+    name = "cameraToken"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.keyword
+        )

@@ -3,12 +3,14 @@ import logging
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.schema import errors
 from devices.authentication import CameraTokenAuthentication, IsCamera
 from devices.commands import UnknownCameras, apply_config, request_capture
 from devices.config import (
@@ -23,9 +25,15 @@ from devices.health import record_contact
 from devices.messaging import PublishFailed
 from devices.models import CaptureRequest
 from pipeline.images import InvalidImage
-from pipeline.views import read_upload
+from pipeline.views import UploadInput, read_upload
 
 logger = logging.getLogger(__name__)
+
+
+class ControlImageOutput(serializers.Serializer):
+    name = serializers.CharField()
+    camera = serializers.CharField()
+    captured_at = serializers.DateTimeField()
 
 
 class ControlImageUploadView(APIView):
@@ -34,6 +42,10 @@ class ControlImageUploadView(APIView):
     authentication_classes = [CameraTokenAuthentication]
     permission_classes = [IsCamera]
 
+    @extend_schema(
+        request={"multipart/form-data": UploadInput},
+        responses={201: ControlImageOutput, **errors(400, 401, 403, 413, 415, 429)},
+    )
     def post(self, request: Request) -> Response:
         upload = read_upload(request)
 
@@ -65,12 +77,36 @@ class RegisterInput(serializers.Serializer):
     agent_version = serializers.CharField(max_length=32, required=False, default="")
 
 
+class MqttTopics(serializers.Serializer):
+    commands = serializers.CharField()
+    broadcast = serializers.CharField()
+    config = serializers.CharField()
+
+
+class MqttDetails(serializers.Serializer):
+    host = serializers.CharField()
+    port = serializers.IntegerField()
+    tls = serializers.BooleanField()
+    client_id = serializers.CharField()
+    topics = MqttTopics()
+
+
+class RegisterOutput(serializers.Serializer):
+    camera_id = serializers.CharField()
+    api_token = serializers.CharField()
+    mqtt = MqttDetails()
+
+
 class RegisterView(APIView):
     """A new camera registers itself with an enrollment token."""
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
 
+    @extend_schema(
+        request=RegisterInput,
+        responses={201: RegisterOutput, **errors(400, 403, 415, 429)},
+    )
     def post(self, request: Request) -> Response:
         form = RegisterInput(data=request.data)
         form.is_valid(raise_exception=True)
@@ -95,12 +131,26 @@ class HeartbeatInput(serializers.Serializer):
     )
 
 
+class ConfigOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    sampling_interval = serializers.IntegerField()
+    opening_hours = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField())
+    )
+    time_zone = serializers.CharField()
+    jpeg_quality = serializers.IntegerField()
+
+
 class HeartbeatView(APIView):
     """A camera says it is alive; the answer is the configuration."""
 
     authentication_classes = [CameraTokenAuthentication]
     permission_classes = [IsCamera]
 
+    @extend_schema(
+        request=HeartbeatInput,
+        responses={200: ConfigOutput, **errors(400, 401, 403, 415, 429)},
+    )
     def post(self, request: Request) -> Response:
         form = HeartbeatInput(data=request.data)
         form.is_valid(raise_exception=True)
@@ -115,6 +165,7 @@ class DeviceConfigView(APIView):
     authentication_classes = [CameraTokenAuthentication]
     permission_classes = [IsCamera]
 
+    @extend_schema(responses={200: ConfigOutput, **errors(401, 403, 429)})
     def get(self, request: Request) -> Response:
         record_contact(request.user.camera)
         return Response(config_payload(current_config()))
@@ -139,9 +190,27 @@ class CaptureInput(serializers.Serializer):
     )
 
 
+SentOutput = inline_serializer(
+    "Sent",
+    {
+        "sent": inline_serializer(
+            "SentMessage",
+            {
+                "topics": serializers.ListField(child=serializers.CharField()),
+                "payload": serializers.DictField(),
+            },
+        )
+    },
+)
+
+
 class CameraCaptureView(StaffAPIView):
     """Staff ask some or all cameras for a control image."""
 
+    @extend_schema(
+        request=CaptureInput,
+        responses={200: SentOutput, **errors(400, 401, 403, 415, 429, 503)},
+    )
     def post(self, request: Request) -> Response:
         form = CaptureInput(data=request.data)
         form.is_valid(raise_exception=True)
@@ -171,9 +240,14 @@ class ConfigInput(serializers.Serializer):
 class CameraConfigView(StaffAPIView):
     """Staff read or replace the configuration of all cameras."""
 
+    @extend_schema(responses={200: ConfigOutput, **errors(401, 403, 429)})
     def get(self, request: Request) -> Response:
         return Response(config_payload(current_config()))
 
+    @extend_schema(
+        request=ConfigInput,
+        responses={200: SentOutput, **errors(400, 401, 403, 415, 429, 503)},
+    )
     def put(self, request: Request) -> Response:
         form = ConfigInput(data=request.data)
         form.is_valid(raise_exception=True)

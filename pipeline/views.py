@@ -3,12 +3,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.api import READER_AUTHENTICATION, ReaderAccess
+from access.schema import errors
 from devices.authentication import CameraTokenAuthentication, IsCamera
 from devices.health import record_contact
 from pipeline.images import InvalidImage
@@ -52,12 +54,22 @@ class UploadInput(serializers.Serializer):
         return value
 
 
+class UploadOutput(serializers.Serializer):
+    image_id = serializers.CharField()
+    camera = serializers.CharField()
+    captured_at = serializers.DateTimeField()
+
+
 class UploadView(APIView):
     """A camera sends one snapshot to be counted."""
 
     authentication_classes = [CameraTokenAuthentication]
     permission_classes = [IsCamera]
 
+    @extend_schema(
+        request={"multipart/form-data": UploadInput},
+        responses={201: UploadOutput, **errors(400, 401, 403, 413, 415, 429)},
+    )
     def post(self, request: Request) -> Response:
         upload = read_upload(request)
 
@@ -124,6 +136,13 @@ class PresignInput(serializers.Serializer):
     validate_captured_at = UploadInput.validate_captured_at
 
 
+class PresignOutput(UploadOutput):
+    key = serializers.CharField()
+    url = serializers.URLField()
+    fields = serializers.DictField(child=serializers.CharField())
+    expires_in = serializers.IntegerField()
+
+
 class PresignView(APIView):
     """A camera on AWS asks where to send one snapshot, then POSTs it to
     S3 itself."""
@@ -131,6 +150,10 @@ class PresignView(APIView):
     authentication_classes = [CameraTokenAuthentication]
     permission_classes = [IsCamera]
 
+    @extend_schema(
+        request=PresignInput,
+        responses={200: PresignOutput, **errors(400, 401, 403, 404, 415, 429)},
+    )
     def post(self, request: Request) -> Response:
         if settings.OCCUPANCY_BACKEND != "aws":
             raise exceptions.NotFound(
@@ -162,11 +185,53 @@ class PresignView(APIView):
         return Response(body)
 
 
+class UsualFigure(serializers.Serializer):
+    average = serializers.FloatField()
+    samples = serializers.IntegerField()
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+
+
+class UsualSlot(serializers.Serializer):
+    by = serializers.ChoiceField(choices=["hour", "weekday_hour"])
+    weekday = serializers.IntegerField(allow_null=True)
+    hour = serializers.IntegerField()
+
+
+class SpaceTotal(serializers.Serializer):
+    people = serializers.IntegerField()
+    capacity = serializers.IntegerField(allow_null=True)
+    zones = serializers.IntegerField()
+    counted_zones = serializers.IntegerField()
+    stale = serializers.BooleanField()
+    usual = UsualFigure(allow_null=True)
+
+
+class ZoneOccupancy(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    camera = serializers.CharField()
+    people = serializers.IntegerField(allow_null=True)
+    people_raw = serializers.IntegerField(allow_null=True)
+    capacity = serializers.IntegerField(allow_null=True)
+    captured_at = serializers.DateTimeField(allow_null=True)
+    stale = serializers.BooleanField()
+    usual = UsualFigure(allow_null=True)
+
+
+class OccupancyOutput(serializers.Serializer):
+    generated_at = serializers.DateTimeField()
+    total = SpaceTotal()
+    usual_for = UsualSlot(allow_null=True)
+    zones = ZoneOccupancy(many=True)
+
+
 class OccupancyView(APIView):
     """How many people are in each active zone now, and in the space."""
 
     authentication_classes = READER_AUTHENTICATION
     permission_classes = [ReaderAccess]
 
+    @extend_schema(responses={200: OccupancyOutput, **errors(401, 403, 429)})
     def get(self, request: Request) -> Response:
         return Response(space_occupancy(timezone.now()))
