@@ -1,14 +1,14 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from analytics.demo import DemoZone, write_demo_history
 from analytics.jobs import RefreshFailed, refresh_history
 from analytics.query import GRANULARITIES
-from devices.demo import DEMO_CAMERA, prepare_demo_camera
-from devices.models import Camera
+from devices.demo import DEMO_CAMERA, ensure_demo_camera
 from zones.models import Zone
 
 # How busy each demo zone gets at its peak, as a share of its capacity.
@@ -42,6 +42,8 @@ class Command(BaseCommand):
         if settings.OCCUPANCY_BACKEND != "local":
             raise CommandError("Demo history goes to the local data lake only.")
 
+        # Before `make run` ever ran, the database has no tables yet.
+        call_command("migrate", interactive=False, verbosity=0)
         zones = _demo_zones()
         self.stdout.write(
             f"Writing {days} days of counts for {len(zones)} zones of "
@@ -79,10 +81,7 @@ class Command(BaseCommand):
 
 
 def _demo_zones() -> list[DemoZone]:
-    if not Camera.objects.filter(pk=DEMO_CAMERA).exists():
-        # Only when missing: the token it makes is replaced by `run`, and
-        # replacing it here would cut off a demo camera already running.
-        prepare_demo_camera()
+    ensure_demo_camera()
     zones = Zone.objects.filter(camera_id=DEMO_CAMERA, active=True).order_by("pk")
     if not zones:
         raise CommandError(f"The camera {DEMO_CAMERA} has no active zone.")
