@@ -5,7 +5,6 @@ Athena reads the same layout in S3 through the Glue table. Both return
 the same QueryRow list for the same records.
 """
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -14,8 +13,6 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analytics.query import COLUMNS, QueryRow, Window, history_query
-
-logger = logging.getLogger(__name__)
 
 # The data lake's prefix, as pipeline.datalake writes it.
 PREFIX = "occupancy"

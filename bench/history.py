@@ -20,7 +20,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from analytics.query import Window
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMERAS, ZONES_PER_CAMERA, DAYS = 25, 4, 7
@@ -143,7 +147,7 @@ def _image(camera: int, moment: datetime) -> str:
     return "".join(lines)
 
 
-def python_history(root: Path, window) -> list:
+def python_history(root: Path, window: "Window") -> list:
     """The same figures as the history query, one line at a time."""
     from analytics.query import HIGH_PERCENTILE, LOW_PERCENTILE, QueryRow
 
