@@ -28,6 +28,7 @@ from analytics.query import (
     SKIPPED,
     Granularity,
     QueryRow,
+    Window,
     window_ending,
 )
 
@@ -99,16 +100,7 @@ def refresh_history(
     window = window_ending(now, granularity, days, settings.TIME_ZONE)
     engine = engine or get_engine()
 
-    try:
-        rows = engine.run(window)
-    except QueryFailed as error:
-        logger.error("History by %s not refreshed, previous kept: %s", by, error)
-        raise RefreshFailed(str(error)) from error
-    except Exception as error:
-        logger.exception("History by %s not refreshed, previous kept", by)
-        raise RefreshFailed(f"{type(error).__name__}: {error}") from error
-
-    figures, skipped = figures_from(rows)
+    figures, skipped = figures_from(_query(engine, window))
     if skipped:
         logger.warning(
             "Skipped %d unreadable records in the data lake from %s to %s",
@@ -117,15 +109,31 @@ def refresh_history(
             window.last_day,
         )
     run = Run(window.by, now, window.start, window.end)
-    try:
-        historical_data().replace(run, figures)
-    except Exception as error:
-        logger.exception("History by %s not stored, previous kept", by)
-        raise RefreshFailed(f"{type(error).__name__}: {error}") from error
+    _store(run, figures)
+
     samples = sum(f.samples for f in figures if f.scope == "space")
     result = Refresh(run, len(figures), samples, skipped)
     logger.info("History refreshed with %s on %s", engine.name, result)
     return result
+
+
+def _query(engine: Engine, window: Window) -> list[QueryRow]:
+    try:
+        return engine.run(window)
+    except QueryFailed as error:
+        logger.error("History by %s not refreshed, previous kept: %s", window.by, error)
+        raise RefreshFailed(str(error)) from error
+    except Exception as error:
+        logger.exception("History by %s not refreshed, previous kept", window.by)
+        raise RefreshFailed(f"{type(error).__name__}: {error}") from error
+
+
+def _store(run: Run, figures: list[Figure]) -> None:
+    try:
+        historical_data().replace(run, figures)
+    except Exception as error:
+        logger.exception("History by %s not stored, previous kept", run.by)
+        raise RefreshFailed(f"{type(error).__name__}: {error}") from error
 
 
 def figures_from(rows: list[QueryRow]) -> tuple[list[Figure], int]:

@@ -1,8 +1,10 @@
 """The history query: usual occupancy per zone and for the space.
 
 One query, written once, runs on DuckDB over the local data lake and on
-Athena over the same layout in S3. The two dialects differ in three
-spellings only, and `spelling()` is the one place that knows them.
+Athena over the same layout in S3. Each engine names what the query reads
+from (the Glue table, or DuckDB's reading of the files); the two dialects
+differ in three spellings only, and `spelling()` is the one place that
+knows them.
 
 What the query computes, in the site's time zone, for each time slot (an
 hour of the day, or an hour of a weekday) inside the window:
