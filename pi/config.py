@@ -74,6 +74,8 @@ def load_config(
         raise ConfigError(f"Cannot read {path}: {error.strerror}")
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not valid TOML: it is not UTF-8 text")
     return parse_config(raw, path.resolve().parent, cpuinfo, machine_id)
 
 

@@ -14,6 +14,7 @@ from django.core.files.storage import storages
 from pipeline import datalake, unchanged
 from pipeline.assign import people_per_zone
 from pipeline.counts import ZoneCount, current_counts
+from pipeline.crop import discard
 from pipeline.detection.base import UnreadableImage
 from pipeline.detectors import get_detector
 from pipeline.images import InvalidImage
@@ -31,7 +32,7 @@ def count_processed(name: str) -> list[ZoneCount]:
         key = parse_key(name)
     except InvalidKey as error:
         logger.warning("Rejected processed image: %s", error)
-        processed.delete(name)
+        discard(processed, name)
         return []
     try:
         with processed.open(name, "rb") as handle:

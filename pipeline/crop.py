@@ -7,10 +7,11 @@ failure that a retry may cure.
 """
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 from PIL import Image
 
 from pipeline.assign import pixel_box, pixel_polygon
@@ -36,7 +37,7 @@ def crop_snapshot(name: str) -> list[str]:
         key = parse_key(name).snapshot
     except InvalidKey as error:
         logger.warning("Rejected snapshot: %s", error)
-        cache.delete(name)
+        discard(cache, name)
         return []
     try:
         with cache.open(name, "rb") as handle:
@@ -47,6 +48,20 @@ def crop_snapshot(name: str) -> list[str]:
     written = _process(key, data)
     cache.delete(name)
     return written
+
+
+def discard(store: Any, name: str) -> None:
+    """Delete an object whose name is not one of ours.
+
+    In a folder store a name with `..` or an empty segment resolves to
+    another file, perhaps another camera's snapshot: such a name is no
+    file the worker listed, so it is left alone.
+    """
+    segments = name.split("/")
+    odd = any(segment in ("", ".", "..") for segment in segments)
+    if odd and isinstance(store, FileSystemStorage):
+        return
+    store.delete(name)
 
 
 def _process(key: SnapshotKey, data: bytes) -> list[str]:
