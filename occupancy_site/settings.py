@@ -258,6 +258,9 @@ if not re.fullmatch(r"off|[1-4]x[1-4]", DETECTOR_TILES) or DETECTOR_TILES == "1x
     )
 if DETECTOR_TILES != "off" and DETECTOR != "ssdlite":
     raise ImproperlyConfigured("DETECTOR_TILES applies to DETECTOR=ssdlite only")
+# Seconds a detector call may take before its snapshot is given up on: a
+# call that hangs must not hold later snapshots past the two-minute limit.
+DETECTOR_TIMEOUT = env_float("DETECTOR_TIMEOUT", 20.0, minimum=0.1, maximum=60)
 
 # Unchanged snapshots keep their zones' counts without a detector call:
 # those in which at most UNCHANGED_THRESHOLD percent of the cells of a

@@ -16,7 +16,7 @@ from pipeline.assign import people_per_zone
 from pipeline.counts import ZoneCount, current_counts
 from pipeline.crop import discard
 from pipeline.detection.base import UnreadableImage
-from pipeline.detectors import get_detector
+from pipeline.detectors import DetectorTimeout, detect_within, get_detector
 from pipeline.images import InvalidImage
 from pipeline.keys import InvalidKey, ProcessedKey, parse_key
 from zones.geometry import ZoneShape
@@ -73,7 +73,7 @@ def _count(key: ProcessedKey, data: bytes) -> list[ZoneCount]:
         thumb = _thumbnail(data)
         counts = _carried_over(key, zones, earlier, thumb)
         return counts or _detected(key, data, zones, earlier, thumb)
-    except (InvalidImage, UnreadableImage) as error:
+    except (InvalidImage, UnreadableImage, DetectorTimeout) as error:
         logger.warning(
             "Rejected image %s of camera %s: %s",
             snapshot.image_id,
@@ -162,7 +162,7 @@ def _detected(
     thumb: bytes,
 ) -> list[ZoneCount]:
     detector = get_detector()
-    boxes = detector.detect(data)
+    boxes = detect_within(detector, data, settings.DETECTOR_TIMEOUT)
     if key.zone_id is None:
         people = people_per_zone(boxes, zones)
     else:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from occupancy_site import aws
-from pipeline.detection.base import Detector
+from pipeline.detection.base import Box, Detector
 
 if TYPE_CHECKING:
     from pipeline.detection.tiling import PixelDetector
@@ -58,3 +58,33 @@ def _rekognition_client() -> Any:
     # The detector retries throttled calls itself, with backoff: botocore
     # makes a single attempt, so that the two do not multiply.
     return aws.client("rekognition", max_attempts=1)
+
+
+class DetectorTimeout(Exception):
+    pass
+
+
+def detect_within(detector: Detector, image: bytes, seconds: float) -> list[Box]:
+    """The detector's answer, or DetectorTimeout after seconds.
+
+    The call runs in a thread of its own: a thread cannot be stopped, so a
+    call that hangs is left behind as a daemon, and the snapshot is given
+    up on rather than every later one held back with it.
+    """
+    answer: list[list[Box]] = []
+    failure: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            answer.append(detector.detect(image))
+        except BaseException as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=call, name="detector", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise DetectorTimeout(f"the detector took longer than {seconds:g} s")
+    if failure:
+        raise failure[0]
+    return answer[0]

@@ -1,0 +1,323 @@
+"""Faults injected into a running pipeline and the services around it.
+
+In every case: no image is kept past the limit, no count is doubled or
+lost beyond the snapshot that met the fault, the failure is logged once
+with the camera and image id, and the next snapshot is counted without
+anyone restarting anything.
+"""
+
+import errno
+import json
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import storages
+from django.db import connection
+from django.utils import timezone
+
+from devices.broker import EmbeddedBroker
+from devices.models import CameraConfig, CaptureRequest
+from pipeline.detectors import get_detector
+from pipeline.keys import SnapshotKey
+from pipeline.models import CurrentCount
+from pipeline.retention import expire_images
+from pipeline.uploads import accept_snapshot
+from pipeline.worker import Worker
+from tests.helpers import image_bytes, stored
+from tests.mqtt_helpers import free_port
+from tests.test_idempotency import data_lake_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+FRAMES = ["vtest_000.jpg", "vtest_150.jpg", "vtest_300.jpg"]
+
+
+class FaultyDetector:
+    """The real detector, with a fault switched on or off."""
+
+    def __init__(self, fault: str) -> None:
+        self.real = get_detector()
+        self.real.detect(image_bytes(FRAMES[0]))  # warm, as a long-lived worker is
+        self.name = self.real.name
+        self.fault = fault
+        self.released = threading.Event()
+
+    def detect(self, image: bytes) -> list:
+        if self.fault == "raise":
+            raise RuntimeError("the model ran out of memory")
+        if self.fault == "hang":
+            self.released.wait(30)
+        return self.real.detect(image)
+
+
+def snapshot(frame: int, seconds_ago: int) -> SnapshotKey:
+    captured = timezone.now() - timedelta(seconds=seconds_ago)
+    return accept_snapshot("lobby", image_bytes(FRAMES[frame]), captured)
+
+
+def mentions(caplog, image_id: str) -> list[logging.LogRecord]:
+    return [
+        record
+        for record in caplog.records
+        if record.levelno >= logging.WARNING and image_id in record.getMessage()
+    ]
+
+
+def assert_counted_exactly(*keys: SnapshotKey) -> None:
+    lines = data_lake_lines()
+    assert sorted(line["image_id"] for line in lines) == sorted(
+        key.image_id for key in keys
+    )
+    latest = max(keys, key=lambda key: key.captured_at)
+    assert CurrentCount.objects.get().image_id == latest.image_id
+
+
+def expire_late() -> list[str]:
+    """The retention sweep as it runs 91 seconds from now."""
+    return expire_images(now=timezone.now() + timedelta(seconds=91))
+
+
+@pytest.fixture
+def detector(monkeypatch):
+    faulty = FaultyDetector("none")
+    monkeypatch.setattr("pipeline.count.get_detector", lambda: faulty)
+    yield faulty
+    faulty.released.set()
+
+
+@pytest.fixture
+def quick(settings):
+    # Every snapshot goes to the detector and counts as it is.
+    settings.DETECT_EVERY = 1
+    settings.SMOOTHING_WINDOW = 1
+
+
+def test_a_raising_detector_costs_one_snapshot(lobby, quick, detector, caplog):
+    worker = Worker()
+    before = snapshot(0, 30)
+    worker.run_once()
+    detector.fault = "raise"
+
+    failed = snapshot(1, 20)
+    worker.run_once()
+    worker.run_once()
+
+    assert len(mentions(caplog, failed.image_id)) == 1
+    assert "lobby" in mentions(caplog, failed.image_id)[0].getMessage()
+    assert stored("processed_images") == [failed.processed_name()]
+    assert expire_late() == [failed.processed_name()]
+    detector.fault = "none"
+    after = snapshot(2, 10)
+    worker.run_once()
+    assert stored("image_cache") == [] and stored("processed_images") == []
+    assert_counted_exactly(before, after)
+
+
+def test_a_hanging_detector_is_given_up_on(lobby, quick, detector, settings, caplog):
+    settings.DETECTOR_TIMEOUT = 1.5
+    worker = Worker()
+    before = snapshot(0, 30)
+    worker.run_once()
+    detector.fault = "hang"
+
+    failed = snapshot(1, 20)
+    worker.run_once()
+
+    [logged] = mentions(caplog, failed.image_id)
+    assert "lobby" in logged.getMessage() and "longer than 1.5 s" in logged.getMessage()
+    assert stored("image_cache") == [] and stored("processed_images") == []
+    detector.fault = "none"
+    after = snapshot(2, 10)
+    worker.run_once()
+    assert_counted_exactly(before, after)
+
+
+def test_a_store_that_refuses_writes_costs_one_snapshot(
+    lobby, quick, monkeypatch, caplog
+):
+    worker = Worker()
+    before = snapshot(0, 30)
+    worker.run_once()
+    processed = storages["processed_images"]
+    healthy_save = processed._save
+
+    def refuse(name, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(processed, "_save", refuse)
+    failed = snapshot(1, 20)
+    worker.run_once()
+    worker.run_once()
+
+    assert len(mentions(caplog, failed.image_id)) == 1
+    assert stored("image_cache") == [failed.name]
+    assert expire_late() == [failed.name]
+    monkeypatch.setattr(processed, "_save", healthy_save)
+    after = snapshot(2, 10)
+    worker.run_once()
+    assert stored("image_cache") == [] and stored("processed_images") == []
+    assert_counted_exactly(before, after)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_database_delays_a_count_without_doubling_it(lobby, quick, caplog):
+    worker = Worker()
+    before = snapshot(0, 30)
+    worker.run_once()
+    connection.ensure_connection()
+    # A second connection holds the database as another process would.
+    other = sqlite3.connect(connection.settings_dict["NAME"], uri=True)
+    other.execute("BEGIN EXCLUSIVE")
+
+    delayed = snapshot(1, 20)
+    worker.run_once()
+    worker.run_once()
+    other.rollback()
+    other.close()
+
+    assert len(mentions(caplog, delayed.image_id)) == 1
+    worker.run_once()
+    after = snapshot(2, 10)
+    worker.run_once()
+    assert stored("image_cache") == [] and stored("processed_images") == []
+    assert_counted_exactly(before, delayed, after)
+
+
+def test_a_missing_broker_is_a_503_and_cameras_still_get_the_config(
+    lobby, admin_user, client_for, settings
+):
+    port = free_port()
+    settings.MQTT_URL = settings.MQTT_PUBLIC_URL = f"mqtt://127.0.0.1:{port}"
+    staff = client_for()
+    staff.force_authenticate(admin_user)
+    config = {
+        "sampling_interval": 30,
+        "opening_hours": [["07:00", "22:00"]],
+        "time_zone": "UTC",
+        "jpeg_quality": 80,
+    }
+
+    put = staff.put("/api/v1/cameras/config", config, format="json")
+    capture = staff.post("/api/v1/cameras/capture", {"cameras": ["lobby"]})
+
+    assert put.status_code == 503 and "saved" in put.json()["detail"]
+    assert capture.status_code == 503
+    assert CaptureRequest.objects.count() == 0
+    heartbeat = client_for(lobby[1]).post("/api/v1/devices/heartbeat", {})
+    assert heartbeat.json()["sampling_interval"] == 30
+    assert CameraConfig.objects.get().version == heartbeat.json()["version"]
+    broker = EmbeddedBroker(f"127.0.0.1:{port}")
+    broker.start()
+    try:
+        again = staff.post("/api/v1/cameras/capture", {"cameras": ["lobby"]})
+    finally:
+        broker.stop()
+    assert again.status_code == 200
+    assert CaptureRequest.objects.count() == 1
+
+
+# The worker, with its count stage stopped dead, as a process killed just
+# after the crop stage would be.
+PAUSED_WORKER = """
+import time
+import django
+django.setup()
+import pipeline.worker
+pipeline.worker.count_processed = lambda name: time.sleep(600)
+from django.core.management import call_command
+call_command("worker")
+"""
+
+SETUP = """
+import sys
+from datetime import timedelta
+import django
+django.setup()
+from django.utils import timezone
+from devices.models import Camera
+from pipeline.uploads import accept_snapshot
+from zones.models import Zone
+camera = Camera(id="lobby", sampling_interval=60)
+camera.set_new_token()
+camera.save()
+Zone.objects.create(camera=camera, name="Everywhere",
+                    polygon=[[0, 0], [1, 0], [1, 1], [0, 1]])
+"""
+
+ACCEPT = """
+import sys
+from datetime import timedelta
+import django
+django.setup()
+from django.utils import timezone
+from pipeline.uploads import accept_snapshot
+data = open(sys.argv[1], "rb").read()
+key = accept_snapshot("lobby", data, timezone.now() - timedelta(seconds=5))
+print(key.image_id)
+"""
+
+
+def run(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def files(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
+def wait_for(check, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.1)
+
+
+@pytest.mark.e2e
+def test_a_worker_killed_between_crop_and_count_loses_nothing(tmp_path):
+    data = tmp_path / "data"
+    env = {**os.environ, "OCCUPANCY_DATA_DIR": str(data), "DETECT_EVERY": "1"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    run(env, "manage.py", "migrate", "-v", "0")
+    run(env, "-c", SETUP)
+    frame = str(Path(__file__).parent / "images" / FRAMES[1])
+    image_id = run(env, "-c", ACCEPT, frame)
+    cache, processed = data / "image-cache", data / "processed-images"
+
+    worker = subprocess.Popen([sys.executable, "-c", PAUSED_WORKER], cwd=ROOT, env=env)
+    try:
+        wait_for(lambda: files(processed) and not files(cache))
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    assert image_id in files(processed)[0].name
+
+    assert run(env, "manage.py", "worker", "--once").startswith("0 cropped, 1 counted")
+    second = run(env, "-c", ACCEPT, str(Path(__file__).parent / "images" / FRAMES[2]))
+    assert run(env, "manage.py", "worker", "--once").startswith("1 cropped, 1 counted")
+    assert files(cache) == [] and files(processed) == []
+    lines = [
+        json.loads(line)
+        for path in files(data / "data-lake")
+        for line in path.read_text().splitlines()
+    ]
+    assert sorted(line["image_id"] for line in lines) == sorted([image_id, second])
+    database = sqlite3.connect(data / "occupancy.sqlite3")
+    [(stored_id,)] = database.execute("SELECT image_id FROM pipeline_currentcount")
+    assert stored_id == second
