@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils import timezone
 
+from occupancy_site import aws
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "occupancy/cameras"
@@ -69,7 +71,34 @@ class LocalMqttPublisher:
             await client.disconnect()
 
 
+class AwsIotPublisher:
+    """Publishes through AWS IoT Core's HTTPS data plane, at QoS 1.
+
+    IoT Core keeps a retained message for the topic, so a camera that
+    subscribes later still gets the configuration.
+    """
+
+    # A staff member waits for the answer: fail after a few tries.
+    ATTEMPTS = 3
+
+    def publish(self, topic: str, payload: dict[str, Any], retain: bool) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        body = json.dumps(payload).encode()
+        try:
+            aws.client("iot-data", max_attempts=self.ATTEMPTS).publish(
+                topic=topic, qos=1, retain=retain, payload=body
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "an error")
+            raise PublishFailed(f"AWS IoT Core refused the message to {topic}: {code}")
+        except BotoCoreError as error:
+            raise PublishFailed(f"AWS IoT Core cannot be reached: {error}")
+
+
 def publisher() -> Publisher:
+    if settings.OCCUPANCY_BACKEND == "aws":
+        return AwsIotPublisher()
     return LocalMqttPublisher(settings.MQTT_URL)
 
 
