@@ -1,5 +1,6 @@
 """Cameras registering themselves with an enrollment token."""
 
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -10,15 +11,29 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from rest_framework import exceptions, status
 
 from devices.messaging import BROADCAST_COMMANDS, CONFIG_TOPIC, command_topic
 from devices.models import Camera, EnrollmentToken, hash_token
+
+logger = logging.getLogger(__name__)
 
 SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 
 class EnrollmentRefused(Exception):
     pass
+
+
+class EnrollmentUnavailable(exceptions.APIException):
+    """The camera's credentials cannot be issued now; nothing was saved.
+
+    An APIException, so that the registration answers 503 with this
+    detail whichever view enrolls; the reason is in the server's log.
+    """
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The camera's credentials cannot be issued now; try again later."
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,12 @@ def enroll(token: str, serial: str, agent_version: str = "") -> Enrollment:
     camera.save()
     record.uses_left -= 1
     record.save(update_fields=["uses_left"])
-    return Enrollment(camera=camera, api_token=api_token, mqtt=mqtt_details(camera))
+    # Last, inside the transaction: when AWS refuses, nothing is kept.
+    if settings.OCCUPANCY_BACKEND == "aws":
+        mqtt = iot_details(camera)
+    else:
+        mqtt = mqtt_details(camera)
+    return Enrollment(camera=camera, api_token=api_token, mqtt=mqtt)
 
 
 def mqtt_details(camera: Camera) -> dict[str, Any]:
@@ -87,9 +107,41 @@ def mqtt_details(camera: Camera) -> dict[str, Any]:
         "port": url.port or (8883 if url.scheme == "mqtts" else 1883),
         "tls": url.scheme == "mqtts",
         "client_id": camera.pk,
-        "topics": {
-            "commands": command_topic(camera.pk),
-            "broadcast": BROADCAST_COMMANDS,
-            "config": CONFIG_TOPIC,
-        },
+        "topics": _topics(camera),
+    }
+
+
+def iot_details(camera: Camera) -> dict[str, Any]:
+    """Issue the camera's certificate on AWS IoT Core, and where to use it.
+
+    No CA goes with it: the ATS endpoint's certificate chains to Amazon
+    Root CA 1, which the camera's system trust store holds.
+    """
+    from devices import iot
+
+    try:
+        host = iot.data_endpoint()
+        certificate = iot.issue_certificate(
+            camera.pk, settings.IOT_POLICY_NAME, settings.IOT_THING_GROUP
+        )
+    except iot.IotUnavailable as error:
+        logger.error("Cannot enroll camera %s: %s", camera.pk, error)
+        raise EnrollmentUnavailable()
+    return {
+        "host": host,
+        "port": iot.MQTT_PORT,
+        "tls": True,
+        # The policy lets a certificate connect only as its own thing.
+        "client_id": camera.pk,
+        "certificate_pem": certificate.certificate_pem,
+        "private_key": certificate.private_key,
+        "topics": _topics(camera),
+    }
+
+
+def _topics(camera: Camera) -> dict[str, str]:
+    return {
+        "commands": command_topic(camera.pk),
+        "broadcast": BROADCAST_COMMANDS,
+        "config": CONFIG_TOPIC,
     }

@@ -319,6 +319,9 @@ LOGGING = {
         # The MQTT broker and its state machine narrate every packet.
         "amqtt": {"level": "WARNING"},
         "transitions": {"level": "WARNING"},
+        # At DEBUG botocore logs whole responses, the private keys of new
+        # camera certificates among them.
+        "botocore": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
     },
 }
 
@@ -350,6 +353,10 @@ ATHENA_WORKGROUP = env_str("ATHENA_WORKGROUP", AWS_RESOURCE_PREFIX)
 ATHENA_OUTPUT_LOCATION = env_str(
     "ATHENA_OUTPUT_LOCATION", f"s3://{AWS_RESOURCE_PREFIX}-athena-results/"
 )
+# AWS IoT Core: the policy every camera certificate gets, and the thing
+# group enrolled cameras join.
+IOT_POLICY_NAME = env_str("IOT_POLICY_NAME", f"{AWS_RESOURCE_PREFIX}-camera")
+IOT_THING_GROUP = env_str("IOT_THING_GROUP", f"{AWS_RESOURCE_PREFIX}-cameras")
 
 # How long control images are kept for drawing zones on.
 CONTROL_IMAGE_RETENTION_DAYS = env_int(
