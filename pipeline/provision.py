@@ -1,10 +1,11 @@
 """The AWS resources of the aws backend, created or brought up to date.
 
 `manage.py provision_aws` builds a plan (one entry per bucket, table,
-Glue object and Athena workgroup) and makes each resource match it. Each
-entry reads what exists first and changes only what differs, so running
-the command again reports everything unchanged. The Lambda functions,
-their roles and the S3 event wiring are Zappa's: see zappa_settings.json.
+Glue object, Athena workgroup and IoT object) and makes each resource
+match it. Each entry reads what exists first and changes only what
+differs, so running the command again reports everything unchanged.
+The Lambda functions, their roles and the S3 event wiring are Zappa's:
+see zappa_settings.json.
 """
 
 import json
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from devices.iot import camera_policy
 from pipeline.datalake import PREFIX as DATA_LAKE_PREFIX
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -47,7 +49,11 @@ NAME_SETTINGS = (
     "ATHENA_TABLE",
     "ATHENA_WORKGROUP",
     "ATHENA_OUTPUT_LOCATION",
+    "IOT_POLICY_NAME",
+    "IOT_THING_GROUP",
 )
+# IoT Core keeps at most five versions of a policy.
+IOT_POLICY_VERSIONS = 5
 
 
 class ProvisionError(Exception):
@@ -67,6 +73,8 @@ class Names:
     athena_table: str
     athena_workgroup: str
     athena_output_location: str
+    iot_policy_name: str
+    iot_thing_group: str
     region: str | None = None
     # Zappa's bucket for packages and the stage's secrets (remote_env).
     deploy_bucket: str | None = None
@@ -162,6 +170,8 @@ def plan(names: Names) -> list[Resource]:
         GlueDatabase(names.athena_database),
         GlueTable(names.athena_database, names.athena_table, names.data_lake_bucket),
         Workgroup(names.athena_workgroup, names.athena_output_location),
+        ThingGroup(names.iot_thing_group),
+        IotPolicy(names.iot_policy_name),
     ]
     if names.deploy_bucket:
         resources.insert(0, Bucket(names.deploy_bucket))
@@ -565,3 +575,70 @@ def _workgroup_shape(configuration: dict[str, Any]) -> tuple[Any, ...]:
         bool(configuration.get("PublishCloudWatchMetricsEnabled")),
         configuration.get("BytesScannedCutoffPerQuery"),
     )
+
+
+@dataclass(frozen=True)
+class ThingGroup:
+    name: str
+
+    def describe(self) -> str:
+        return f"IoT thing group {self.name} (the enrolled cameras)"
+
+    def ensure(self, clients: Clients) -> str:
+        iot = clients("iot")
+        try:
+            iot.describe_thing_group(thingGroupName=self.name)
+            return UNCHANGED
+        except ClientError as error:
+            if _error_code(error) != "ResourceNotFoundException":
+                raise
+        iot.create_thing_group(
+            thingGroupName=self.name,
+            thingGroupProperties={"thingGroupDescription": "Occupancy cameras"},
+        )
+        return CREATED
+
+
+@dataclass(frozen=True)
+class IotPolicy:
+    """The policy of every camera certificate; a change is a new version."""
+
+    name: str
+
+    def describe(self) -> str:
+        return (
+            f"IoT policy {self.name} (a camera connects as its own thing and "
+            "receives its commands and the configuration; it publishes nothing)"
+        )
+
+    def ensure(self, clients: Clients) -> str:
+        iot = clients("iot")
+        account = clients("sts").get_caller_identity()["Account"]
+        wanted = camera_policy(iot.meta.region_name, account)
+        document = json.dumps(wanted)
+        try:
+            current = iot.get_policy(policyName=self.name)
+        except ClientError as error:
+            if _error_code(error) != "ResourceNotFoundException":
+                raise
+            iot.create_policy(policyName=self.name, policyDocument=document)
+            return CREATED
+        if json.loads(current["policyDocument"]) == wanted:
+            return UNCHANGED
+        self._make_room(iot)
+        iot.create_policy_version(
+            policyName=self.name, policyDocument=document, setAsDefault=True
+        )
+        return UPDATED
+
+    def _make_room(self, iot: Any) -> None:
+        # Only the default version is in force: the oldest of the others
+        # makes room for the new one.
+        versions = iot.list_policy_versions(policyName=self.name)["policyVersions"]
+        if len(versions) < IOT_POLICY_VERSIONS:
+            return
+        spare = [v for v in versions if not v["isDefaultVersion"]]
+        oldest = min(spare, key=lambda version: int(version["versionId"]))
+        iot.delete_policy_version(
+            policyName=self.name, policyVersionId=oldest["versionId"]
+        )

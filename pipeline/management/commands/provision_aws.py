@@ -20,8 +20,9 @@ from pipeline.provision import (
 class Command(BaseCommand):
     help = (
         "Create or update the AWS resources of the aws backend: the S3 "
-        "buckets, the DynamoDB tables, the Glue database and table and the "
-        "Athena workgroup. Safe to run again: only what differs is changed."
+        "buckets, the DynamoDB tables, the Glue database and table, the "
+        "Athena workgroup, and the IoT thing group and camera policy. Safe to "
+        "run again: only what differs is changed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
