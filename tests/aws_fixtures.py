@@ -178,3 +178,60 @@ def rekognition(monkeypatch, settings):
     # The same floor as the local model, so both count the same people.
     settings.REKOGNITION_MIN_CONFIDENCE = 25.0
     return fake
+
+
+class IotDataSpy:
+    """What reached moto's IoT data plane, with the flags of each request.
+
+    moto's iot-data backend keeps the topic and payload of each publish
+    (published_payloads); the QoS and retain flag travel in the request's
+    query string, which this spy reads from each request moto answers.
+    """
+
+    def __init__(self) -> None:
+        self.flags: list[tuple[int, bool]] = []
+
+    def record(self, querystring: dict) -> None:
+        qos = int(querystring.get("qos", ["0"])[0])
+        retain = querystring.get("retain", ["false"])[0] == "true"
+        self.flags.append((qos, retain))
+
+    def messages(self) -> list[tuple[str, dict, int, bool]]:
+        """(topic, payload, qos, retain) of every message, in order."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.iotdata.models import iotdata_backends
+
+        sent = iotdata_backends[DEFAULT_ACCOUNT_ID][REGION].published_payloads
+        return [
+            (topic, json.loads(payload), qos, retain)
+            for (topic, payload), (qos, retain) in zip(sent, self.flags, strict=True)
+        ]
+
+
+@pytest.fixture
+def iot_data(on_aws, monkeypatch):
+    """IoT Core's data plane on moto, and a spy on what is published."""
+    from moto.iotdata.responses import IoTDataPlaneResponse
+
+    from devices import iot
+
+    spy = IotDataSpy()
+    publish = IoTDataPlaneResponse.publish
+
+    def recording_publish(response) -> str:
+        answer = publish(response)
+        spy.record(response.querystring)
+        return answer
+
+    monkeypatch.setattr(IoTDataPlaneResponse, "publish", recording_publish)
+    # An endpoint cached by an earlier test belongs to moto state now gone.
+    iot.forget_endpoint()
+    yield spy
+    iot.forget_endpoint()
+
+
+@pytest.fixture
+def iot_provisioned(iot_data):
+    """The camera policy and thing group, as provision_aws makes them."""
+    call_command("provision_aws", stdout=io.StringIO())
+    return iot_data
