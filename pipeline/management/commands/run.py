@@ -38,8 +38,8 @@ class Command(BaseCommand):
         url = f"http://{options['host']}:{options['port']}"
         children = self._start(url, options)
         self.stdout.write(
-            f"Occupancy is running: {url}/admin/ and {url}/api/v1/occupancy/ "
-            "(Ctrl-C to stop)"
+            f"Occupancy is running: the dashboard at {url}/, the admin site at "
+            f"{url}/admin/ and the API at {url}/api/v1/docs/ (Ctrl-C to stop)"
         )
         # Set both: a shell that starts this in the background ignores
         # SIGINT for it, and Ctrl-C must still stop everything.
