@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.files.storage import storages
 
+from audit.store import record
 from pipeline import datalake, unchanged
 from pipeline.assign import people_per_zone
 from pipeline.counts import ZoneCount, current_counts
@@ -45,7 +46,15 @@ def count_processed(name: str) -> list[ZoneCount]:
         datalake.append(key.snapshot, counts, key.zone_id)
         current_counts().record(counts)
     processed.delete(name)
+    record(key.snapshot.camera_id, key.snapshot.image_id, "count", _outcome(counts))
     return counts
+
+
+def _outcome(counts: list[ZoneCount]) -> str:
+    if not counts:
+        return "not counted"
+    people = sum(count.people for count in counts)
+    return f"{people} people in {len(counts)} zone(s)"
 
 
 def _count(key: ProcessedKey, data: bytes) -> list[ZoneCount]:

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from PIL import Image
 
+from audit.store import record
 from pipeline.assign import pixel_box, pixel_polygon
 from pipeline.images import (
     InvalidImage,
@@ -47,6 +48,8 @@ def crop_snapshot(name: str) -> list[str]:
 
     written = _process(key, data)
     cache.delete(name)
+    outcome = f"{len(written)} processed image(s)" if written else "not passed on"
+    record(key.camera_id, key.image_id, "crop", outcome)
     return written
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.core.files.storage import storages
 from django.utils import timezone
 
+from audit.store import record
 from pipeline.keys import InvalidKey, parse_key
 from pipeline.storage import walk
 
@@ -44,9 +45,12 @@ def expire_images(
 
 
 def _warn(alias: str, name: str, age: timedelta) -> None:
+    seconds = age.total_seconds()
     try:
         key = parse_key(name).snapshot
         what = f"image {key.image_id} of camera {key.camera_id}"
+        reason = f"deleted from {alias} unprocessed after {seconds:.0f} s"
+        record(key.camera_id, key.image_id, "expired", reason)
     except InvalidKey:
         what = "an unrecognised file"
     logger.warning(

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from access.api import READER_AUTHENTICATION, ReaderAccess
 from access.schema import errors
+from audit.store import record
 from devices.authentication import CameraTokenAuthentication, IsCamera
 from devices.health import record_contact
 from pipeline.images import InvalidImage
@@ -78,6 +79,7 @@ class UploadView(APIView):
         except InvalidImage as error:
             raise exceptions.ValidationError({"image": str(error)})
         record_contact(request.user.camera, snapshot=True)
+        record(upload.camera_id, key.image_id, "received", f"{len(upload.data)} bytes")
         body = {
             "image_id": key.image_id,
             "camera": upload.camera_id,

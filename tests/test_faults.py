@@ -64,10 +64,17 @@ def snapshot(frame: int, seconds_ago: int) -> SnapshotKey:
 
 
 def mentions(caplog, image_id: str) -> list[logging.LogRecord]:
+    """The pipeline's warnings and errors about one image.
+
+    The audit says apart when it cannot note a stage: that is another
+    failure, of another store.
+    """
     return [
         record
         for record in caplog.records
-        if record.levelno >= logging.WARNING and image_id in record.getMessage()
+        if record.levelno >= logging.WARNING
+        and record.name.startswith("pipeline.")
+        and image_id in record.getMessage()
     ]
 
 
