@@ -301,6 +301,14 @@ if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", HISTORY_REFRESH_AT):
     )
 # Seconds an Athena history query may run before it is stopped.
 HISTORY_QUERY_TIMEOUT = env_int("HISTORY_QUERY_TIMEOUT", 300, minimum=10, maximum=1800)
+# Before each daily refresh, merge the data lake's per-image objects of
+# finished days into one object per camera per hour: the query pays per
+# object. A day is finished DATA_LAKE_COMPACT_AFTER_HOURS after its end
+# (UTC), well past the count stage's last retry.
+DATA_LAKE_COMPACTION = env_bool("DATA_LAKE_COMPACTION", True)
+DATA_LAKE_COMPACT_AFTER_HOURS = env_int(
+    "DATA_LAKE_COMPACT_AFTER_HOURS", 2, minimum=1, maximum=24 * 30
+)
 
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
