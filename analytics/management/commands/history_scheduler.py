@@ -7,7 +7,8 @@ from analytics.scheduler import Scheduler
 class Command(BaseCommand):
     help = (
         "Refresh the history now if it missed its daily run, then every day "
-        "at HISTORY_REFRESH_AT (site time). `manage.py run` starts it."
+        "at HISTORY_REFRESH_AT (site time), after compacting the data lake's "
+        "finished days. `manage.py run` starts it."
     )
 
     def handle(self, *args: object, **options: object) -> None:
