@@ -64,6 +64,9 @@ def main() -> int:
     accuracy()
     for strategy in ("assign", "crop"):
         overhead(strategy)
+    from bench.counting import counting_benchmark
+
+    counting_benchmark(DEVELOPMENT_SET, IMAGES)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nPeak memory of this process: {peak:.0f} MiB")
 
