@@ -18,11 +18,19 @@ from rest_framework.test import APIClient
 
 import pipeline.count
 from devices.health import record_contact
+from occupancy_site import aws
 from pipeline.count import count_processed
 from pipeline.detectors import get_detector
 from pipeline.models import CurrentCount
 from pipeline.unchanged import CELLS, DIGEST_BYTES, changed_share, fingerprint
-from tests.helpers import image_bytes, make_camera, stored
+from tests.aws_fixtures import (  # noqa: F401
+    NAMES,
+    aws_credentials,
+    on_aws,
+    provisioned,
+    rekognition,
+)
+from tests.helpers import WHOLE_PICTURE, image_bytes, make_camera, stored
 from tests.pipeline_helpers import process
 from tests.test_counting import LEFT, RIGHT
 from tests.test_idempotency import data_lake_lines
@@ -237,3 +245,22 @@ def test_fingerprints_of_two_zones_never_match():
     assert changed_share(fingerprint(thumb, west), fingerprint(thumb, west)) == 0
     assert changed_share(fingerprint(thumb, west), fingerprint(thumb, east)) == 1
     assert changed_share(b"", fingerprint(thumb, west)) == 1
+
+
+@pytest.mark.django_db
+def test_on_aws_an_unchanged_snapshot_costs_no_rekognition_call(
+    provisioned,  # noqa: F811
+    rekognition,  # noqa: F811
+):
+    camera, _ = make_camera("lobby")
+    zone = Zone.objects.create(camera=camera, name="Everywhere", polygon=WHOLE_PICTURE)
+    process("lobby", retaken("vtest_450.jpg", seed=1), NOON)
+
+    [again] = process("lobby", retaken("vtest_450.jpg", seed=2), NOON + MINUTE)
+
+    assert len(rekognition.requests) == 1
+    assert again.people == 3 and not again.detected
+    table = aws.resource("dynamodb").Table(NAMES["CURRENT_COUNTS_TABLE"])
+    item = table.get_item(Key={"zone_id": zone.pk})["Item"]
+    assert item["since_detection"] == 1 and item["people"] == 3
+    assert len(item["fingerprint"].value) == DIGEST_BYTES + CELLS
