@@ -87,17 +87,27 @@ def history_handler(event: Any, context: Any) -> dict[str, Any]:
     # Yesterday's per-image objects merged first make the query cheaper.
     # At most half the call's time goes to it: the refresh must still fit.
     compact_before_refresh(budget=_remaining_seconds(context) / 2)
-    try:
-        result = refresh_history(by="hour", days=None)
-    except RefreshFailed:
-        _count_failure("history")
-        raise
-    return {
-        "by": result.run.by,
-        "figures": result.figures,
-        "samples": result.samples,
-        "skipped": result.skipped,
-    }
+    # Both views: hour of day and the popular-times weekday by hour. One
+    # failing does not stop the other; the call still fails for a retry.
+    results, failed = [], []
+    for by in ("hour", "weekday_hour"):
+        try:
+            result = refresh_history(by=by, days=None)
+        except RefreshFailed:
+            _count_failure("history")
+            failed.append(by)
+            continue
+        results.append(
+            {
+                "by": result.run.by,
+                "figures": result.figures,
+                "samples": result.samples,
+                "skipped": result.skipped,
+            }
+        )
+    if failed:
+        raise RefreshFailed(f"history refresh failed for {', '.join(failed)}")
+    return {"refreshed": results}
 
 
 def _remaining_seconds(context: Any, default: float = 30.0) -> float:

@@ -285,7 +285,10 @@ def test_the_daily_schedule_refreshes_the_history_on_athena(provisioned):  # noq
 
     summary = history_handler(event, None)
 
-    assert summary == {"by": "hour", "figures": 3, "samples": 15, "skipped": 0}
+    hour, weekday = summary["refreshed"]
+    assert hour == {"by": "hour", "figures": 3, "samples": 15, "skipped": 0}
+    # The popular-times view is refreshed by the same daily call.
+    assert weekday["by"] == "weekday_hour"
     figures = historical_data().for_scope(SPACE, "hour")
     assert [(f.slot, f.average, f.samples) for f in figures] == [
         ("h09", 6.5, 12),

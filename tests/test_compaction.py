@@ -345,4 +345,4 @@ def test_the_daily_lambda_compacts_finished_days_then_refreshes(provisioned):  #
         f"library-{three_days_ago:%Y%m%dT%H}.compacted.jsonl"
     ]
     assert sum(lines.values()) == 4
-    assert summary["figures"] == 1
+    assert summary["refreshed"][0]["figures"] == 1
