@@ -468,7 +468,12 @@ class GlueTable:
                 ),
                 "SerdeInfo": {
                     "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
-                    "Parameters": {"paths": ",".join(n for n, _ in DATA_LAKE_COLUMNS)},
+                    # A malformed line is skipped, as DuckDB does locally,
+                    # instead of failing the whole history query.
+                    "Parameters": {
+                        "paths": ",".join(n for n, _ in DATA_LAKE_COLUMNS),
+                        "ignore.malformed.json": "true",
+                    },
                 },
             },
         }
