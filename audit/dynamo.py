@@ -1,9 +1,10 @@
 """The image audit on DynamoDB, for the aws backend.
 
 One item per event: the image id is the partition key and the time with
-the stage the sort key, so an image's life reads in order. The admin's
-daily look is a scan filtered by time: the table holds a few items per
-snapshot and DynamoDB's TTL removes them after a week.
+the stage the sort key, so an image's life reads in order. The table
+sits beside the current counts table, named after it, so a deployment
+needs no new name. The admin's daily look is a scan filtered by time;
+each item carries an `expires` time a week on, for DynamoDB's TTL.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,10 @@ from occupancy_site import aws
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 KEEP_RECORDS = timedelta(days=7)
+
+
+def audit_table_for(current_counts_table: str) -> str:
+    return f"{current_counts_table}-audit"
 
 
 class DynamoImageAudit:

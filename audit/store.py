@@ -75,9 +75,9 @@ class RelationalImageAudit:
 
 def image_audit() -> ImageAudit:
     if settings.OCCUPANCY_BACKEND == "aws":
-        from audit.dynamo import DynamoImageAudit
+        from audit.dynamo import DynamoImageAudit, audit_table_for
 
-        return DynamoImageAudit(settings.IMAGE_AUDIT_TABLE)
+        return DynamoImageAudit(audit_table_for(settings.CURRENT_COUNTS_TABLE))
     return RelationalImageAudit()
 
 

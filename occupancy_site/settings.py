@@ -355,8 +355,6 @@ CURRENT_COUNTS_TABLE = env_str(
 HISTORICAL_DATA_TABLE = env_str(
     "HISTORICAL_DATA_TABLE", f"{AWS_RESOURCE_PREFIX}-historical-data"
 )
-# The privacy audit of every snapshot's life (key: image_id S, moment S).
-IMAGE_AUDIT_TABLE = env_str("IMAGE_AUDIT_TABLE", f"{AWS_RESOURCE_PREFIX}-image-audit")
 ATHENA_DATABASE = env_str("ATHENA_DATABASE", "occupancy")
 ATHENA_TABLE = env_str("ATHENA_TABLE", "occupancy")
 ATHENA_WORKGROUP = env_str("ATHENA_WORKGROUP", AWS_RESOURCE_PREFIX)

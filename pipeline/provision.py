@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from audit.dynamo import audit_table_for
 from devices.iot import camera_policy
 from pipeline.datalake import PREFIX as DATA_LAKE_PREFIX
 
@@ -95,6 +96,10 @@ class Names:
     def athena_results_bucket(self) -> str:
         return self.athena_output_location.removeprefix("s3://").split("/")[0]
 
+    @property
+    def image_audit_table(self) -> str:
+        return audit_table_for(self.current_counts_table)
+
 
 def names_from_settings(settings: Any) -> Names:
     values = {name: getattr(settings, name, "") for name in NAME_SETTINGS}
@@ -162,6 +167,11 @@ def plan(names: Names) -> list[Resource]:
         ),
         Table(names.zone_selections_table, partition=("camera_id", "S")),
         Table(names.current_counts_table, partition=("zone_id", "N")),
+        Table(
+            names.image_audit_table,
+            partition=("image_id", "S"),
+            sort=("moment", "S"),
+        ),
         Table(
             names.historical_data_table,
             partition=("scope", "S"),

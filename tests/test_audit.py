@@ -8,6 +8,7 @@ import pytest
 from django.core.files.storage import storages
 from django.utils import timezone
 
+from audit.dynamo import audit_table_for
 from audit.models import ImageEvent
 from audit.store import (
     KEEP_LIMIT,
@@ -20,8 +21,10 @@ from occupancy_site import aws
 from pipeline.retention import expire_images
 from pipeline.worker import Worker
 from tests.aws_fixtures import (  # noqa: F401
+    NAMES,
     aws_credentials,
     on_aws,
+    provisioned,
 )
 from tests.helpers import image_bytes, stored
 from tests.test_upload import upload
@@ -179,20 +182,7 @@ def test_the_audit_cannot_be_edited_in_the_admin(admin_user, client):
     assert ImageEvent.objects.count() == 2
 
 
-def test_the_audit_reaches_dynamodb_on_aws(db, on_aws, settings):  # noqa: F811
-    settings.IMAGE_AUDIT_TABLE = "occ-test-image-audit"
-    aws.resource("dynamodb").create_table(
-        TableName="occ-test-image-audit",
-        KeySchema=[
-            {"AttributeName": "image_id", "KeyType": "HASH"},
-            {"AttributeName": "moment", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "image_id", "AttributeType": "S"},
-            {"AttributeName": "moment", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+def test_the_audit_reaches_dynamodb_on_aws(db, provisioned, settings):  # noqa: F811
     now = timezone.now()
     audit = image_audit()
 
@@ -203,3 +193,13 @@ def test_the_audit_reaches_dynamodb_on_aws(db, on_aws, settings):  # noqa: F811
     assert life.image_id == "c" * 24 and life.kept == timedelta(seconds=30)
     assert life.last_stage == "expired"
     assert ImageEvent.objects.count() == 0
+
+
+def test_the_audit_table_is_provisioned_beside_the_counts(db, provisioned):  # noqa: F811
+    name = audit_table_for(NAMES["CURRENT_COUNTS_TABLE"])
+
+    table = aws.client("dynamodb").describe_table(TableName=name)["Table"]
+
+    keys = [(key["AttributeName"], key["KeyType"]) for key in table["KeySchema"]]
+    assert keys == [("image_id", "HASH"), ("moment", "RANGE")]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"

@@ -43,12 +43,13 @@ def outcomes(lines: list[str]) -> list[str]:
 def test_it_creates_every_resource_and_says_so(on_aws):  # noqa: F811
     lines = provision()
 
-    assert outcomes(lines) == ["created"] * 13
+    assert outcomes(lines) == ["created"] * 14
     s3 = aws.client("s3")
     listed = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
     assert listed == set(BUCKETS)
     tables = aws.client("dynamodb").list_tables()["TableNames"]
-    assert sorted(tables) == sorted(NAMES[name] for name in TABLES)
+    audit = NAMES["CURRENT_COUNTS_TABLE"] + "-audit"
+    assert sorted(tables) == sorted([audit, *(NAMES[name] for name in TABLES)])
 
 
 def test_every_bucket_is_encrypted_and_private(on_aws):  # noqa: F811
@@ -149,7 +150,7 @@ def test_running_it_again_changes_nothing(on_aws):  # noqa: F811
 
     again = provision()
 
-    assert outcomes(again) == ["unchanged"] * 13
+    assert outcomes(again) == ["unchanged"] * 14
 
 
 def test_it_repairs_what_drifted(on_aws):  # noqa: F811
@@ -180,7 +181,7 @@ def test_it_repairs_what_drifted(on_aws):  # noqa: F811
     assert s3.get_bucket_lifecycle_configuration(Bucket=NAMES["IMAGE_CACHE_BUCKET"])
     table = glue.get_table(DatabaseName="occ_test", Name="occupancy")["Table"]
     assert len(table["StorageDescriptor"]["Columns"]) == 7
-    assert outcomes(provision()) == ["unchanged"] * 13
+    assert outcomes(provision()) == ["unchanged"] * 14
 
 
 def test_it_updates_a_workgroup_whose_results_went_elsewhere(aws_credentials):  # noqa: F811
@@ -235,7 +236,7 @@ def test_a_dry_run_prints_the_plan_and_touches_nothing(on_aws):  # noqa: F811
     lines = provision("--dry-run")
 
     assert lines[0] == "Would create or update, in the default region:"
-    assert len(lines) == 14
+    assert len(lines) == 15
     assert any(NAMES["IMAGE_CACHE_BUCKET"] in line for line in lines)
     assert aws.client("s3").list_buckets()["Buckets"] == []
 
@@ -266,13 +267,13 @@ def test_the_committed_stage_provisions_in_its_own_region(on_aws):  # noqa: F811
     lines = provision("--stage", "dev")
 
     assert lines[0] == f"Provisioning in {region}:"
-    assert outcomes(lines) == ["created"] * 14
+    assert outcomes(lines) == ["created"] * 15
     s3 = aws.client("s3", region=region)
     location = s3.get_bucket_location(Bucket=stages["dev"]["s3_bucket"])
     assert (location["LocationConstraint"] or "us-east-1") == region
     tables = aws.client("dynamodb", region=region).list_tables()["TableNames"]
     assert "occupancy-dev-current-counts" in tables
-    assert outcomes(provision("--stage", "dev")) == ["unchanged"] * 14
+    assert outcomes(provision("--stage", "dev")) == ["unchanged"] * 15
 
 
 def test_a_bucket_name_another_account_owns_stops_it_with_a_message(
