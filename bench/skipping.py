@@ -83,6 +83,13 @@ def compare_skipping(strategies: Sequence[str] = ("assign", "crop")) -> list[Out
         f"DETECTOR_TILES={settings.DETECTOR_TILES}), demo camera, 2 zones"
     )
     sequences = {"walkway": walkway(), "quiet": quiet()}
+    for name, frames in sequences.items():
+        shares = cell_changes(frames)
+        print(
+            f"  {name}: cells changed from one snapshot to the next: least "
+            f"{min(shares):.1%}, median {statistics.median(shares):.1%}, most "
+            f"{max(shares):.1%}"
+        )
     saved_strategy = settings.COUNT_STRATEGY
     outcomes = []
     try:
@@ -148,6 +155,26 @@ def run(frames: Sequence[bytes]) -> Run:
     finally:
         pipeline.count.get_detector = get_detector
     return Run(counts, live, len(calls))
+
+
+def cell_changes(frames: Sequence[bytes]) -> list[float]:
+    """The share of thumbnail cells that changed between neighbours."""
+    from django.conf import settings
+
+    from pipeline import unchanged
+    from zones.geometry import ZoneShape
+
+    whole = ZoneShape(0, "whole", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    prints = [
+        unchanged.fingerprint(
+            unchanged.thumbnail(data, settings.MAX_IMAGE_PIXELS), whole
+        )
+        for data in frames
+    ]
+    return [
+        unchanged.changed_share(before, after)
+        for before, after in zip(prints, prints[1:], strict=False)
+    ]
 
 
 def steadiness(series: Sequence[dict[str, int]]) -> float:
