@@ -332,7 +332,7 @@ class LambdaContext:
 
 @pytest.mark.django_db
 def test_the_daily_lambda_compacts_finished_days_then_refreshes(provisioned):  # noqa: F811
-    three_days_ago = datetime.now(UTC).replace(hour=9) - timedelta(days=3)
+    three_days_ago = datetime.now(UTC).replace(hour=9, minute=0) - timedelta(days=3)
     count_image("library", three_days_ago, {1: 2, 2: 1})
     count_image("library", three_days_ago + timedelta(minutes=5), {1: 2, 2: 1})
     queue_athena_answer("space", None, "9", "2.0", "3", "1", "3")
