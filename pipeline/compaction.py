@@ -83,6 +83,12 @@ def folder(day: date) -> str:
     return f"{PREFIX}/dt={day.isoformat()}"
 
 
+def merged_name(camera_id: str, hour: datetime) -> str:
+    """The name of a camera's merged object for the hour starting at `hour`."""
+    hour = hour.astimezone(UTC)
+    return f"{folder(hour.date())}/{camera_id}-{hour:%Y%m%dT%H}{SUFFIX}"
+
+
 def finished_before(now: datetime) -> date:
     """The first day that is not finished at `now`, in UTC."""
     after = timedelta(hours=settings.DATA_LAKE_COMPACT_AFTER_HOURS)
@@ -203,6 +209,8 @@ def _hours(storage: Any, day: date) -> list[_Hour]:
     for name in sorted(files):
         if match := PER_IMAGE.fullmatch(name):
             key = f"{match['camera']}-{match['hour']}"
+            # As merged_name() spells it, without parsing a time that a
+            # misplaced object could hold wrong.
             target = f"{base}/{key}{SUFFIX}"
             hours.setdefault(key, _Hour(target)).sources.append(f"{base}/{name}")
         elif COMPACTED.fullmatch(name):

@@ -96,6 +96,17 @@ def test_it_merges_a_day_into_one_object_per_camera_hour_keeping_every_line():
     assert carried["detected"] is False
 
 
+def test_merged_objects_are_named_as_merged_name_spells_them():
+    write_two_cameras_two_hours()
+
+    compact_day(DAY, now=FINISHED)
+
+    nine = datetime(2025, 12, 3, 9, 0, tzinfo=UTC)
+    assert compaction.merged_name("library", nine) in stored("data_lake")
+    ten_in_paris = datetime.fromisoformat("2025-12-03T11:00:00+01:00")
+    assert compaction.merged_name("library", ten_in_paris) in stored("data_lake")
+
+
 def test_a_zone_crop_per_object_is_merged_as_well():
     at = datetime(2025, 12, 3, 9, 0, tzinfo=UTC)
     key = SnapshotKey("gym", at, "ab" * 12)

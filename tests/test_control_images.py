@@ -113,9 +113,7 @@ def test_a_name_of_another_camera_or_a_path_is_not_found(lobby, admin_user, clie
     assert not LogEntry.objects.exists()
 
 
-def test_staff_ask_a_camera_for_a_control_image(
-    lobby, admin_user, client, mqtt_broker
-):
+def test_staff_ask_a_camera_for_a_control_image(lobby, admin_user, client, mqtt_broker):
     client.force_login(admin_user)
 
     response = client.post("/admin/devices/camera/lobby/capture/")
