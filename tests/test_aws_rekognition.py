@@ -137,7 +137,11 @@ def test_a_reply_without_people_is_no_box():
         assert detector.detect(image) == []
 
 
-def test_it_waits_longer_each_time_it_is_throttled_then_succeeds():
+def test_it_waits_longer_each_time_it_is_throttled_then_succeeds(monkeypatch):
+    # The jitter at its highest shows the ceiling of each pause.
+    monkeypatch.setattr(
+        "pipeline.detection.rekognition.random.uniform", lambda low, high: high
+    )
     image = image_bytes("vtest_300.jpg")
     detector, stub, pauses = stubbed_detector(base_delay=0.2, max_attempts=5)
     for code in ("ThrottlingException", "ProvisionedThroughputExceededException"):
@@ -152,9 +156,27 @@ def test_it_waits_longer_each_time_it_is_throttled_then_succeeds():
 
         stub.assert_no_pending_responses()
     assert len(boxes) == 3
-    assert len(pauses) == 3
-    for attempt, pause in enumerate(pauses):
-        assert 0 <= pause <= 0.2 * 2**attempt
+    assert pauses == pytest.approx([0.2, 0.4, 0.8])
+
+
+def test_each_pause_is_drawn_between_nothing_and_its_ceiling(monkeypatch):
+    drawn = []
+
+    def uniform(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return (low + high) / 2
+
+    monkeypatch.setattr("pipeline.detection.rekognition.random.uniform", uniform)
+    detector, stub, pauses = stubbed_detector(base_delay=0.5, max_attempts=3)
+    for _ in range(2):
+        stub.add_client_error("detect_labels", service_error_code="ThrottlingException")
+    stub.add_response("detect_labels", STREET)
+
+    with stub:
+        detector.detect(image_bytes("vtest_300.jpg"))
+
+    assert drawn == [(0, 0.5), (0, 1.0)]
+    assert pauses == pytest.approx([0.25, 0.5])
 
 
 def test_it_gives_up_after_the_last_attempt():
