@@ -44,6 +44,12 @@ class Camera(models.Model):
     last_snapshot_at = models.DateTimeField(null=True, blank=True, editable=False)
     agent_version = models.CharField(max_length=32, blank=True, editable=False)
     config_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    heartbeat_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Seconds between two heartbeats, as the camera last said.",
+    )
 
     class Meta:
         ordering = ["id"]

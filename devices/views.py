@@ -129,6 +129,10 @@ class HeartbeatInput(serializers.Serializer):
     config_version = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, allow_null=True
     )
+    # The range the agent accepts in its own configuration file.
+    heartbeat_seconds = serializers.IntegerField(
+        min_value=10, max_value=86_400, required=False
+    )
 
 
 class ConfigOutput(serializers.Serializer):

@@ -271,7 +271,9 @@ class Agent:
     def _heartbeat(self, now: float) -> None:
         self._next_heartbeat = now + self.heartbeat_seconds
         try:
-            answer = self.api.heartbeat(AGENT_VERSION, self.config.version)
+            answer = self.api.heartbeat(
+                AGENT_VERSION, self.config.version, self.heartbeat_seconds
+            )
         except RequestRefused as error:
             logger.error("The server refused the heartbeat: %s", error)
             return

@@ -102,7 +102,7 @@ def parse_config(
         source=_source(raw, base),
         buffer_dir=_path(raw, "buffer_dir", base, "buffer"),
         buffer_size=_int(raw, "buffer_size", 1000, 1, 1_000_000),
-        heartbeat_seconds=_int(raw, "heartbeat_seconds", 300, 10, 86_400),
+        heartbeat_seconds=_int(raw, "heartbeat_seconds", 60, 10, 86_400),
         log_level=_log_level(raw),
     )
 

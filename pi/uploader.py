@@ -38,9 +38,19 @@ class Uploader:
         url = self.base_url + "/api/v1/control-images/"
         return self._post_image(url, jpeg, captured_at)
 
-    def heartbeat(self, agent_version: str, config_version: int | None) -> object:
-        """Tell the server this camera is alive; return its configuration."""
-        body = {"agent_version": agent_version, "config_version": config_version}
+    def heartbeat(
+        self, agent_version: str, config_version: int | None, heartbeat_seconds: int
+    ) -> object:
+        """Tell the server this camera is alive; return its configuration.
+
+        The period lets the server tell a camera that is quiet outside
+        opening hours from one that is gone.
+        """
+        body = {
+            "agent_version": agent_version,
+            "config_version": config_version,
+            "heartbeat_seconds": heartbeat_seconds,
+        }
         response = self.session.post(
             self.base_url + "/api/v1/devices/heartbeat",
             json=body,

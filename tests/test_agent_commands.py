@@ -272,7 +272,11 @@ def test_it_applies_the_configuration_a_heartbeat_brings(server, frames, tmp_pat
     agent.step()
 
     beat = server.received(HEARTBEAT)[0].json()
-    assert beat == {"agent_version": AGENT_VERSION, "config_version": 3}
+    assert beat == {
+        "agent_version": AGENT_VERSION,
+        "config_version": 3,
+        "heartbeat_seconds": 3600,
+    }
     assert agent.config.version == 5
     assert agent.config.jpeg_quality == 60
 

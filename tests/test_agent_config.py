@@ -49,7 +49,7 @@ def test_it_takes_relative_paths_from_the_config_folder(tmp_path):
     assert config.state_path == tmp_path / "state.json"
     assert config.buffer_dir == tmp_path / "buffer"
     assert config.enrollment_token is None
-    assert config.heartbeat_seconds == 300
+    assert config.heartbeat_seconds == 60
     assert config.log_level == "INFO"
 
 

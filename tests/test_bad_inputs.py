@@ -278,3 +278,19 @@ def test_the_corpus_is_listed_and_big_enough():
 
     assert len(files) >= 30
     assert all(f"`{name}`" in readme for name in files)
+
+
+HEARTBEAT_PERIODS = ["heartbeat-zero-period.json", "heartbeat-huge-period.json"]
+
+
+@pytest.mark.parametrize("name", HEARTBEAT_PERIODS)
+def test_it_refuses_a_hostile_heartbeat_period_naming_the_field(world, name):
+    before = state()
+
+    response = world["camera"].post(
+        "/api/v1/devices/heartbeat", corpus(name), content_type="application/json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"].startswith("heartbeat_seconds: ")
+    assert state() == before

@@ -1,13 +1,18 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from devices.config import current_config
-from devices.health import camera_status
+from devices.config import current_config, update_config
+from devices.health import ONLINE, camera_status
 from devices.models import Camera
-from tests.helpers import image_bytes, make_camera
+from pi.agent import Agent
+from pi.buffer import SnapshotBuffer
+from pi.sources import FolderSource
+from pi.uploader import Uploader
+from tests.agent_helpers import FakeClock, copy_frames
+from tests.helpers import image_bytes, make_camera, stored
 from tests.test_upload import upload
 
 
@@ -40,6 +45,20 @@ def test_a_bad_heartbeat_is_a_400(lobby, client_for, body):
     assert response.status_code == 400
     lobby[0].refresh_from_db()
     assert lobby[0].last_seen is None
+
+
+@pytest.mark.parametrize("period", [0, 9, 86_401, 10**30, "often", 1.5, True, None])
+def test_a_heartbeat_with_an_absurd_period_is_a_400_naming_the_field(
+    lobby, client_for, period
+):
+    response = client_for(lobby[1]).post(
+        "/api/v1/devices/heartbeat", {"heartbeat_seconds": period}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("heartbeat_seconds: ")
+    lobby[0].refresh_from_db()
+    assert lobby[0].last_seen is None and lobby[0].heartbeat_seconds is None
 
 
 def test_an_upload_records_the_last_snapshot(lobby, client_for):
@@ -86,6 +105,63 @@ def test_status_follows_the_sampling_interval(db, silence, status):
     camera.last_seen = None if silence is None else now - silence
 
     assert camera_status(camera, now) == status
+
+
+def test_a_camera_heartbeating_on_its_period_outside_opening_hours_stays_online(
+    live_server, transactional_db, tmp_path
+):
+    camera, token = make_camera("porch", interval=60)
+    update_config(60, [["08:00", "18:00"]], "UTC", 85)
+    clock = FakeClock(datetime(2026, 12, 3, 22, 0, tzinfo=UTC))  # closed
+    copy_frames(tmp_path / "frames")
+    agent = Agent(
+        Uploader(live_server.url, token, timeout=5),
+        FolderSource(tmp_path / "frames"),
+        SnapshotBuffer(tmp_path / "buffer", 10),
+        heartbeat_seconds=300,
+        clock=clock,
+    )
+    last_seen, heard_at = None, []
+
+    while clock.elapsed < 3 * 300:
+        delay = agent.step()
+        camera.refresh_from_db()
+        if camera.last_seen != last_seen:
+            last_seen = camera.last_seen
+            heard_at.append(clock.elapsed)
+        # Until the agent wakes again the server hears nothing from it.
+        silence = timedelta(seconds=clock.elapsed + delay - heard_at[-1])
+        assert camera_status(camera, last_seen + silence) == ONLINE, silence
+        clock.advance(delay)
+
+    assert heard_at == [0, 300, 600]
+    assert camera.heartbeat_seconds == 300
+    assert camera.last_snapshot_at is None and stored("image_cache") == []
+
+
+@pytest.mark.parametrize(
+    "silence, status",
+    [
+        (timedelta(minutes=5), "online"),
+        (timedelta(minutes=10), "online"),  # one heartbeat lost
+        (timedelta(minutes=11), "stale"),
+        (timedelta(minutes=25), "stale"),
+        (timedelta(minutes=26), "offline"),
+    ],
+)
+def test_a_camera_that_missed_its_heartbeats_goes_stale_then_offline(
+    lobby, client_for, silence, status
+):
+    camera, token = lobby
+
+    response = client_for(token).post(
+        "/api/v1/devices/heartbeat", {"heartbeat_seconds": 300}, format="json"
+    )
+
+    assert response.status_code == 200
+    camera.refresh_from_db()
+    assert camera.heartbeat_seconds == 300
+    assert camera_status(camera, camera.last_seen + silence) == status
 
 
 def test_the_camera_list_shows_each_status(admin_user, client, db):
