@@ -17,6 +17,8 @@ from occupancy_site import aws
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 KEEP_RECORDS = timedelta(days=7)
+# provision_aws turns DynamoDB's TTL on for this attribute.
+EXPIRES_ATTRIBUTE = "expires"
 
 
 def audit_table_for(current_counts_table: str) -> str:
@@ -39,7 +41,7 @@ class DynamoImageAudit:
                 "stage": event.stage,
                 "at": stamp,
                 "outcome": event.outcome,
-                "expires": int((at + KEEP_RECORDS).timestamp()),
+                EXPIRES_ATTRIBUTE: int((at + KEEP_RECORDS).timestamp()),
             }
         )
 

@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -65,12 +66,18 @@ def count_handler(event: Any, context: Any) -> dict[str, int]:
 
 
 def retention_handler(event: Any, context: Any) -> dict[str, int]:
-    """Every minute: delete what a failed or timed-out call left behind."""
+    """Every minute: delete what a failed or timed-out call left behind,
+    and the control images past their retention."""
     _ready()
+    from django.utils import timezone
+
+    from devices.control_images import expire_control_images
     from pipeline.retention import expire_images
 
     expired = expire_images()
-    return {"expired": len(expired)}
+    keep = timedelta(days=settings.CONTROL_IMAGE_RETENTION_DAYS)
+    control = expire_control_images(timezone.now(), keep)
+    return {"expired": len(expired), "control_images_expired": control}
 
 
 def history_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from audit.dynamo import audit_table_for
+from audit.dynamo import EXPIRES_ATTRIBUTE, audit_table_for
 from devices.iot import camera_policy
 from pipeline.datalake import PREFIX as DATA_LAKE_PREFIX
 
@@ -25,6 +25,9 @@ CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 # Snapshots and processed images are deleted by the pipeline within two
 # minutes; a lifecycle rule (S3 counts in days) is the net behind it.
 IMAGE_EXPIRY_DAYS = 1
+# The retention handler deletes control images after the settings' number
+# of days; the bucket's rule, a day later, is the net behind it.
+CONTROL_IMAGE_EXPIRY_MARGIN_DAYS = 1
 ATHENA_RESULTS_EXPIRY_DAYS = 7
 # Athena stops a query that would scan more, a guard on the bill.
 ATHENA_SCAN_LIMIT_BYTES = 10 * 1024**3
@@ -76,6 +79,7 @@ class Names:
     athena_output_location: str
     iot_policy_name: str
     iot_thing_group: str
+    control_image_retention_days: int
     region: str | None = None
     # Zappa's bucket for packages and the stage's secrets (remote_env).
     deploy_bucket: str | None = None
@@ -90,7 +94,12 @@ class Names:
         fields = {name.lower(): str(values[name]) for name in NAME_SETTINGS}
         if not fields["athena_output_location"].startswith("s3://"):
             raise ProvisionError("ATHENA_OUTPUT_LOCATION must start with s3://")
-        return cls(**fields, region=region, deploy_bucket=deploy_bucket)
+        return cls(
+            **fields,
+            control_image_retention_days=_retention_days(values),
+            region=region,
+            deploy_bucket=deploy_bucket,
+        )
 
     @property
     def athena_results_bucket(self) -> str:
@@ -101,8 +110,31 @@ class Names:
         return audit_table_for(self.current_counts_table)
 
 
+def _retention_days(values: Mapping[str, Any]) -> int:
+    """CONTROL_IMAGE_RETENTION_DAYS as the deployment will read it.
+
+    A stage that does not set it runs with the settings' default.
+    """
+    value = values.get("CONTROL_IMAGE_RETENTION_DAYS")
+    if value in (None, ""):
+        from django.conf import settings
+
+        return int(settings.CONTROL_IMAGE_RETENTION_DAYS)
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = 0
+    if days < 1:
+        raise ProvisionError(
+            f"CONTROL_IMAGE_RETENTION_DAYS must be a whole number of days, "
+            f"not {value!r}"
+        )
+    return days
+
+
 def names_from_settings(settings: Any) -> Names:
     values = {name: getattr(settings, name, "") for name in NAME_SETTINGS}
+    values["CONTROL_IMAGE_RETENTION_DAYS"] = settings.CONTROL_IMAGE_RETENTION_DAYS
     return Names.from_mapping(values, region=None, deploy_bucket=None)
 
 
@@ -156,10 +188,11 @@ class Resource(Protocol):
 
 def plan(names: Names) -> list[Resource]:
     images = IMAGE_EXPIRY_DAYS
+    control = names.control_image_retention_days + CONTROL_IMAGE_EXPIRY_MARGIN_DAYS
     resources: list[Resource] = [
         Bucket(names.image_cache_bucket, expire_after_days=images),
         Bucket(names.processed_images_bucket, expire_after_days=images),
-        Bucket(names.control_images_bucket),
+        Bucket(names.control_images_bucket, expire_after_days=control),
         Bucket(names.data_lake_bucket),
         Bucket(
             names.athena_results_bucket,
@@ -171,6 +204,7 @@ def plan(names: Names) -> list[Resource]:
             names.image_audit_table,
             partition=("image_id", "S"),
             sort=("moment", "S"),
+            expires=EXPIRES_ATTRIBUTE,
         ),
         Table(
             names.historical_data_table,
@@ -355,12 +389,17 @@ class Table:
     name: str
     partition: tuple[str, str]
     sort: tuple[str, str] | None = None
+    # The attribute holding each item's end of life, for DynamoDB's TTL.
+    expires: str | None = None
 
     def describe(self) -> str:
         keys = f"partition key {self.partition[0]}"
         if self.sort:
             keys += f", sort key {self.sort[0]}"
-        return f"table {self.name} ({keys}, on demand)"
+        parts = [keys, "on demand"]
+        if self.expires:
+            parts.append(f"items deleted past their {self.expires} time")
+        return f"table {self.name} ({', '.join(parts)})"
 
     def ensure(self, clients: Clients) -> str:
         dynamodb = clients("dynamodb")
@@ -370,9 +409,33 @@ class Table:
             if _error_code(error) != "ResourceNotFoundException":
                 raise
             self._create(dynamodb)
+            self._ensure_expiry(dynamodb)
             return CREATED
         self._check_keys(current)
-        return UNCHANGED
+        return UPDATED if self._ensure_expiry(dynamodb) else UNCHANGED
+
+    def _ensure_expiry(self, dynamodb: Any) -> bool:
+        if not self.expires:
+            return False
+        reply = dynamodb.describe_time_to_live(TableName=self.name)
+        current = reply.get("TimeToLiveDescription", {})
+        status = current.get("TimeToLiveStatus", "DISABLED")
+        attribute = current.get("AttributeName")
+        if status in ("ENABLED", "ENABLING") and attribute == self.expires:
+            return False
+        if status != "DISABLED":
+            # DynamoDB allows one TTL attribute, and a change only an hour
+            # after the last one: a person must choose.
+            raise ProvisionError(
+                f"table {self.name} has TTL {status.lower()} on {attribute!r}, "
+                f"not {self.expires!r}: disable it, wait for DynamoDB to "
+                "finish, and run this again"
+            )
+        dynamodb.update_time_to_live(
+            TableName=self.name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": self.expires},
+        )
+        return True
 
     def _keys(self) -> list[tuple[str, str, str]]:
         keys = [(self.partition[0], self.partition[1], "HASH")]

@@ -15,6 +15,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from analytics.history import SPACE, historical_data
 from analytics.query import COLUMNS
+from devices.control_images import save_control_image
 from pipeline.counts import current_counts
 from pipeline.handlers import (
     count_handler,
@@ -238,7 +239,7 @@ def test_the_sweep_deletes_what_a_failure_left_behind(camera, monkeypatch):
 
     summary = retention_handler({"detail-type": "Scheduled Event"}, None)
 
-    assert summary == {"expired": 1}
+    assert summary == {"expired": 1, "control_images_expired": 0}
     assert stored("image_cache") == []
 
 
@@ -247,8 +248,27 @@ def test_the_sweep_spares_what_just_arrived(camera):
 
     summary = retention_handler({"detail-type": "Scheduled Event"}, None)
 
-    assert summary == {"expired": 0}
+    assert summary == {"expired": 0, "control_images_expired": 0}
     assert len(stored("image_cache")) == 1
+
+
+def test_the_sweep_deletes_control_images_past_their_retention(
+    camera, settings, monkeypatch
+):
+    settings.CONTROL_IMAGE_RETENTION_DAYS = 7
+    name = save_control_image("lobby", image_bytes("vtest_000.jpg"), NOON)
+    sweep = {"detail-type": "Scheduled Event"}
+    arrived = timezone.now()
+
+    monkeypatch.setattr(timezone, "now", lambda: arrived + timedelta(days=6))
+    kept = retention_handler(sweep, None)
+    assert stored("control_images") == [name]
+    monkeypatch.setattr(timezone, "now", lambda: arrived + timedelta(days=8))
+    deleted = retention_handler(sweep, None)
+
+    assert kept["control_images_expired"] == 0
+    assert deleted["control_images_expired"] == 1
+    assert stored("control_images") == []
 
 
 def queue_athena_answer(rows: list[tuple]) -> None:

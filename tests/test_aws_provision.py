@@ -14,6 +14,7 @@ from pipeline.provision import (
     ATHENA_SCAN_LIMIT_BYTES,
     Bucket,
     ProvisionError,
+    Table,
     Workgroup,
     names_from_stage,
 )
@@ -71,9 +72,80 @@ def test_the_image_buckets_expire_objects_as_a_safety_net(on_aws):  # noqa: F811
     for bucket in (NAMES["IMAGE_CACHE_BUCKET"], NAMES["PROCESSED_IMAGES_BUCKET"]):
         [rule] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
         assert rule["Status"] == "Enabled" and rule["Expiration"] == {"Days": 1}
-    for bucket in (NAMES["CONTROL_IMAGES_BUCKET"], NAMES["DATA_LAKE_BUCKET"]):
-        with pytest.raises(s3.exceptions.ClientError):
-            s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.get_bucket_lifecycle_configuration(Bucket=NAMES["DATA_LAKE_BUCKET"])
+
+
+def test_the_control_images_expire_a_day_after_their_retention(on_aws, settings):  # noqa: F811
+    settings.CONTROL_IMAGE_RETENTION_DAYS = 5
+
+    provision()
+
+    s3 = aws.client("s3")
+    bucket = NAMES["CONTROL_IMAGES_BUCKET"]
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Expiration"] == {"Days": 6}
+    settings.CONTROL_IMAGE_RETENTION_DAYS = 9
+    lines = provision()
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["Expiration"] == {"Days": 10}
+    assert [line.split()[0] for line in lines if f"bucket {bucket} " in line] == [
+        "updated"
+    ]
+
+
+def test_a_stage_sets_the_control_image_retention_of_its_deployment(tmp_path):
+    stages = json.loads((ROOT / "zappa_settings.json").read_text())
+    environment = stages["dev"]["environment_variables"]
+    environment["CONTROL_IMAGE_RETENTION_DAYS"] = "30"
+    path = tmp_path / "zappa_settings.json"
+    path.write_text(json.dumps(stages))
+
+    names = names_from_stage(path, "dev_pipeline")
+
+    assert names.control_image_retention_days == 30
+    environment["CONTROL_IMAGE_RETENTION_DAYS"] = "a month"
+    path.write_text(json.dumps(stages))
+    with pytest.raises(ProvisionError, match="CONTROL_IMAGE_RETENTION_DAYS"):
+        names_from_stage(path, "dev_pipeline")
+
+
+def test_the_audit_table_lets_dynamodb_delete_items_past_their_expiry(on_aws):  # noqa: F811
+    provision()
+
+    table = NAMES["CURRENT_COUNTS_TABLE"] + "-audit"
+    dynamodb = aws.client("dynamodb")
+    ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
+    for other in TABLES:
+        reply = dynamodb.describe_time_to_live(TableName=NAMES[other])
+        assert reply["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+
+
+def test_it_turns_on_the_audit_expiry_of_a_table_made_without_it(on_aws):  # noqa: F811
+    table = NAMES["CURRENT_COUNTS_TABLE"] + "-audit"
+    Table(table, partition=("image_id", "S"), sort=("moment", "S")).ensure(aws.client)
+
+    lines = provision()
+
+    [line] = [line for line in lines if f"table {table} " in line]
+    assert line.split()[0] == "updated"
+    assert "deleted past their expires time" in line
+    ttl = aws.client("dynamodb").describe_time_to_live(TableName=table)
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires"
+    assert outcomes(provision()) == ["unchanged"] * 14
+
+
+def test_an_expiry_on_another_attribute_stops_it_with_a_message(on_aws):  # noqa: F811
+    table = NAMES["CURRENT_COUNTS_TABLE"] + "-audit"
+    Table(table, partition=("image_id", "S"), sort=("moment", "S")).ensure(aws.client)
+    aws.client("dynamodb").update_time_to_live(
+        TableName=table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "gone"},
+    )
+
+    with pytest.raises(CommandError, match="TTL enabled on 'gone'"):
+        provision()
 
 
 def key_schema(table: dict) -> list[tuple[str, str, str]]:
