@@ -6,8 +6,11 @@ so that a typo stops the process at start-up rather than at first use.
 """
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -88,6 +91,55 @@ def env_list(name: str, default: Sequence[str] = ()) -> list[str]:
 def env_path(name: str, default: Path) -> Path:
     value = _raw(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name such as Europe/Paris."""
+    value = env_str(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"{name} must be a time zone such as Europe/Paris, not {value!r}"
+        )
+    return value
+
+
+_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})")
+
+
+def env_address(name: str, default: str) -> str:
+    """A HOST:PORT to listen on, e.g. 127.0.0.1:1883."""
+    value = env_str(name, default)
+    match = _ADDRESS.fullmatch(value)
+    if match is None or not 1 <= int(match[2]) <= 65_535:
+        raise ImproperlyConfigured(
+            f"{name} must be HOST:PORT, e.g. 127.0.0.1:1883, not {value!r}"
+        )
+    return value
+
+
+def env_url(name: str, default: str, schemes: Sequence[str]) -> str:
+    """A URL with a host and one of the schemes, or empty.
+
+    The value is not repeated in the error: it may hold a password.
+    """
+    value = env_str(name, default)
+    if value and not _is_url(value, schemes):
+        raise ImproperlyConfigured(
+            f"{name} must be a URL such as {schemes[0]}://host, with a scheme "
+            f"among {', '.join(schemes)}"
+        )
+    return value
+
+
+def _is_url(value: str, schemes: Sequence[str]) -> bool:
+    url = urlsplit(value)
+    try:
+        url.port  # noqa: B018 - reading the port checks it
+    except ValueError:
+        return False
+    return url.scheme in schemes and bool(url.hostname)
 
 
 def _check_range(

@@ -4,6 +4,7 @@ Every variable is listed with its default in .env.example. The defaults
 serve a newcomer running everything on one machine.
 """
 
+import os
 import re
 import secrets
 import tempfile
@@ -14,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from occupancy_site.aws import s3_store
 from occupancy_site.env import (
+    env_address,
     env_bool,
     env_choice,
     env_float,
@@ -21,20 +23,40 @@ from occupancy_site.env import (
     env_list,
     env_path,
     env_str,
+    env_time_zone,
+    env_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
+def _writable_folder(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"OCCUPANCY_DATA_DIR must name a folder, but {str(path)!r} cannot "
+            f"be one: {error.strerror}"
+        )
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ImproperlyConfigured(
+            f"OCCUPANCY_DATA_DIR must name a folder this process may write to, "
+            f"not {str(path)!r}"
+        )
+    return path
+
+
 OCCUPANCY_BACKEND = env_choice("OCCUPANCY_BACKEND", "local", ["local", "aws"])
 # On Lambda only /tmp is writable; the aws backend keeps nothing there
 # but the folder for collected static files.
-DATA_DIR = env_path(
-    "OCCUPANCY_DATA_DIR",
-    Path(tempfile.gettempdir()) / "occupancy"
-    if OCCUPANCY_BACKEND == "aws"
-    else BASE_DIR / "var",
+DATA_DIR = _writable_folder(
+    env_path(
+        "OCCUPANCY_DATA_DIR",
+        Path(tempfile.gettempdir()) / "occupancy"
+        if OCCUPANCY_BACKEND == "aws"
+        else BASE_DIR / "var",
+    )
 )
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
@@ -120,13 +142,24 @@ def _database_url() -> str:
     return url
 
 
+def _database(url: str, conn_max_age: int) -> dict:
+    try:
+        return dj_database_url.parse(url, conn_max_age=conn_max_age)
+    except ValueError:
+        # The URL is not repeated: it holds the database's password.
+        scheme = url.partition(":")[0][:20]
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be a database URL such as "
+            f"postgres://user:password@host/db; {scheme!r} is not a known scheme"
+        )
+
+
 # SQLite in the data directory unless DATABASE_URL names another database.
 # WAL and an immediate transaction mode let the web server and the worker
 # write to the same file without "database is locked" errors.
 DATABASES = {
-    "default": dj_database_url.parse(
-        _database_url(),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+    "default": _database(
+        _database_url(), env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -144,13 +177,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = _writable_folder(DATA_DIR / "static")
 # Static files are served from the apps directly: no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 
@@ -359,8 +391,8 @@ ATHENA_DATABASE = env_str("ATHENA_DATABASE", "occupancy")
 ATHENA_TABLE = env_str("ATHENA_TABLE", "occupancy")
 ATHENA_WORKGROUP = env_str("ATHENA_WORKGROUP", AWS_RESOURCE_PREFIX)
 # Where Athena writes query results, e.g. s3://my-athena-results/occupancy/
-ATHENA_OUTPUT_LOCATION = env_str(
-    "ATHENA_OUTPUT_LOCATION", f"s3://{AWS_RESOURCE_PREFIX}-athena-results/"
+ATHENA_OUTPUT_LOCATION = env_url(
+    "ATHENA_OUTPUT_LOCATION", f"s3://{AWS_RESOURCE_PREFIX}-athena-results/", ["s3"]
 )
 # AWS IoT Core: the policy every camera certificate gets, and the thing
 # group enrolled cameras join.
@@ -388,10 +420,11 @@ if OCCUPANCY_BACKEND == "aws":
 # MQTT: the broker the server publishes commands and configuration to.
 # `make run` starts an embedded one on MQTT_BROKER_BIND unless MQTT_URL
 # names another broker (e.g. mqtt://broker.example:1883 for Mosquitto).
-MQTT_URL = env_str("MQTT_URL", "")
-MQTT_BROKER_BIND = env_str("MQTT_BROKER_BIND", "127.0.0.1:1883")
+MQTT_SCHEMES = ["mqtt", "mqtts"]
+MQTT_URL = env_url("MQTT_URL", "", MQTT_SCHEMES)
+MQTT_BROKER_BIND = env_address("MQTT_BROKER_BIND", "127.0.0.1:1883")
 MQTT_EMBEDDED = not MQTT_URL
 if MQTT_EMBEDDED:
     MQTT_URL = f"mqtt://{MQTT_BROKER_BIND}"
 # Where cameras reach the broker, when that differs from MQTT_URL.
-MQTT_PUBLIC_URL = env_str("MQTT_PUBLIC_URL", MQTT_URL)
+MQTT_PUBLIC_URL = env_url("MQTT_PUBLIC_URL", MQTT_URL, MQTT_SCHEMES)
