@@ -222,6 +222,10 @@ REST_FRAMEWORK = {
         "access.api.CameraThrottle",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Readers are throttled per address. X-Forwarded-For names the caller
+    # only as far as proxies of ours wrote it: with none, the header is
+    # ignored, for any client may forge it.
+    "NUM_PROXIES": env_int("TRUSTED_PROXIES", 0, minimum=0, maximum=5),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -153,3 +153,31 @@ def test_the_api_schema_describes_every_view_without_warnings():
     assert "cameraToken" in done.stdout
     assert "apiKey" in done.stdout
     assert done.stderr.strip() == ""
+
+
+def test_a_forged_forwarded_address_does_not_reset_the_reader_throttle(db, settings):
+    settings.READER_RATE = "3/min"
+    client = APIClient()
+
+    answers = [
+        client.get("/api/v1/occupancy/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+        for n in range(5)
+    ]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429, 429]
+
+
+def test_behind_one_proxy_the_address_it_saw_is_throttled(db, settings):
+    settings.READER_RATE = "2/min"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    client = APIClient()
+
+    def get(forwarded: str) -> int:
+        url = "/api/v1/occupancy/"
+        return client.get(url, HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    # What the caller wrote comes first; the proxy appends what it saw.
+    same = [get(f"10.0.0.{n}, 203.0.113.7") for n in range(3)]
+
+    assert same == [200, 200, 429]
+    assert get("10.0.0.1, 203.0.113.8") == 200
