@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 SUMMARY_EVERY = 60.0
 CONTROL_SWEEP_EVERY = 60.0
+# How many names of the images found on start the log lists.
+RESUMED_NAMES = 10
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Worker:
         # repeat the same error until the image expires.
         self._failing: set[str] = set()
         self._next_control_sweep = 0.0
+        self._started = False
 
     def run(self) -> None:
         logger.info(
@@ -73,6 +76,9 @@ class Worker:
     def run_once(self) -> Tally:
         """One pass over both stages and the retention sweep."""
         close_old_connections()
+        if not self._started:
+            self._started = True
+            _log_resumed()
         tally = Tally()
         for name in sorted(walk(storages["image_cache"])):
             if self._attempt(crop_snapshot, name):
@@ -119,4 +125,22 @@ class Worker:
             tally.counted,
             tally.failed,
             tally.expired,
+        )
+
+
+def _log_resumed() -> None:
+    """Say what an earlier run, or the time without a worker, left over."""
+    stages = (("crop", "image_cache"), ("count", "processed_images"))
+    for stage, alias in stages:
+        names = sorted(walk(storages[alias]))
+        if not names:
+            continue
+        listed = ", ".join(names[:RESUMED_NAMES])
+        if len(names) > RESUMED_NAMES:
+            listed += f" and {len(names) - RESUMED_NAMES} more"
+        logger.info(
+            "Resuming the %s stage of %d image(s) found on start: %s",
+            stage,
+            len(names),
+            listed,
         )

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from django.core.files.storage import storages
 from django.db import connection
 from django.utils import timezone
 
+from audit.store import KEEP_LIMIT, Event, Life, lives
 from devices.broker import EmbeddedBroker
 from devices.models import CameraConfig, CaptureRequest
 from pipeline.detectors import get_detector
@@ -245,7 +246,7 @@ call_command("worker")
 
 SETUP = """
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 import django
 django.setup()
 from django.utils import timezone
@@ -261,7 +262,7 @@ Zone.objects.create(camera=camera, name="Everywhere",
 
 ACCEPT = """
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 import django
 django.setup()
 from django.utils import timezone
@@ -273,6 +274,11 @@ print(key.image_id)
 
 
 def run(env: dict, *args: str) -> str:
+    return run_logged(env, *args)[0]
+
+
+def run_logged(env: dict, *args: str) -> tuple[str, str]:
+    """What a process printed, and what it logged."""
     done = subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
@@ -282,7 +288,18 @@ def run(env: dict, *args: str) -> str:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    return done.stdout.strip(), done.stderr
+
+
+def audited_lives(database: sqlite3.Connection) -> list[Life]:
+    rows = database.execute(
+        "SELECT camera_id, image_id, stage, at, outcome FROM audit_imageevent"
+    )
+    events = [
+        Event(camera, image, stage, datetime.fromisoformat(at).replace(tzinfo=UTC), out)
+        for camera, image, stage, at, out in rows
+    ]
+    return lives(events, timezone.now())
 
 
 def files(folder: Path) -> list[Path]:
@@ -315,7 +332,11 @@ def test_a_worker_killed_between_crop_and_count_loses_nothing(tmp_path):
         worker.wait(10)
     assert image_id in files(processed)[0].name
 
-    assert run(env, "manage.py", "worker", "--once").startswith("0 cropped, 1 counted")
+    printed, logged = run_logged(env, "manage.py", "worker", "--once")
+    assert printed.startswith("0 cropped, 1 counted")
+    resumed = [line for line in logged.splitlines() if "Resuming" in line]
+    assert len(resumed) == 1
+    assert "count stage of 1 image(s)" in resumed[0] and image_id in resumed[0]
     second = run(env, "-c", ACCEPT, str(Path(__file__).parent / "images" / FRAMES[2]))
     assert run(env, "manage.py", "worker", "--once").startswith("1 cropped, 1 counted")
     assert files(cache) == [] and files(processed) == []
@@ -328,3 +349,7 @@ def test_a_worker_killed_between_crop_and_count_loses_nothing(tmp_path):
     database = sqlite3.connect(data / "occupancy.sqlite3")
     [(stored_id,)] = database.execute("SELECT image_id FROM pipeline_currentcount")
     assert stored_id == second
+    kept = audited_lives(database)
+    assert sorted(life.image_id for life in kept) == sorted([image_id, second])
+    assert all(life.last_stage == "count" for life in kept)
+    assert all(life.kept < KEEP_LIMIT for life in kept)
