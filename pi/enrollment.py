@@ -5,7 +5,10 @@ later start uses the state file and never needs the token again.
 """
 
 import logging
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import requests
 
@@ -17,16 +20,31 @@ from pi.version import AGENT_VERSION
 
 logger = logging.getLogger(__name__)
 
+# Bounds on the server's Retry-After: never hammer it, never sleep for
+# days on a header that went wrong.
+MIN_RETRY_AFTER = 1.0
+MAX_RETRY_AFTER = 3600.0
+_SECONDS = re.compile(r"^[0-9]{1,10}$")
+
 
 class EnrollmentRefused(Exception):
     """The server will not enroll this camera: an operator must act."""
 
 
+class ServerBusy(Exception):
+    """The server cannot enroll the camera now; it may say when to retry."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
 def register(server_url: str, token: str, serial: str, timeout: float = 10.0) -> object:
     """POST the registration; return the decoded answer.
 
-    Raises EnrollmentRefused on a 4xx answer and requests' exceptions when
-    the server cannot be reached, fails or answers something not JSON.
+    Raises ServerBusy on a 429 or 5xx answer, EnrollmentRefused on any
+    other 4xx answer, and requests' exceptions when the server cannot be
+    reached or answers something unexpected or not JSON.
     """
     response = requests.post(
         server_url + "/api/v1/devices/register",
@@ -34,13 +52,39 @@ def register(server_url: str, token: str, serial: str, timeout: float = 10.0) ->
         timeout=timeout,
         allow_redirects=False,
     )
-    if 400 <= response.status_code < 500:
-        reason = error_detail(response) or f"status {response.status_code}"
-        raise EnrollmentRefused(reason)
-    response.raise_for_status()
-    if response.status_code != 201:
-        raise requests.HTTPError(f"unexpected status {response.status_code}")
+    status = response.status_code
+    reason = error_detail(response) or "no reason given"
+    if status == 429 or status >= 500:
+        raise ServerBusy(f"status {status}: {reason}", retry_after(response))
+    if 400 <= status < 500:
+        raise EnrollmentRefused(f"{reason} (status {status})")
+    if status != 201:
+        raise requests.HTTPError(f"unexpected status {status}")
     return response.json()
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """The seconds the server asks to wait, or None without a usable one.
+
+    Retry-After is a number of seconds or an HTTP date.
+    """
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if _SECONDS.match(value):
+        return _bounded(float(value))
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        logger.warning("Ignored an unusable Retry-After header: %r", value[:40])
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return _bounded((moment - datetime.now(UTC)).total_seconds())
+
+
+def _bounded(seconds: float) -> float:
+    return min(max(seconds, MIN_RETRY_AFTER), MAX_RETRY_AFTER)
 
 
 def obtain_state(
@@ -48,8 +92,9 @@ def obtain_state(
 ) -> State | None:
     """The saved state, or a new one from enrolling.
 
-    Retries while the server cannot be reached. wait(seconds) sleeps and
-    returns True when the agent is asked to stop; then this returns None.
+    Retries while the server cannot be reached, is busy or fails, waiting
+    as long as it asks if it says. wait(seconds) sleeps and returns True
+    when the agent is asked to stop; then this returns None.
     """
     state = load_state(config.state_path)
     if state is not None:
@@ -62,21 +107,28 @@ def obtain_state(
     backoff = backoff or Backoff()
     logger.info("Enrolling serial %s with %s", config.serial, config.server_url)
     while True:
-        state = _try_enroll(config)
-        if state is not None:
-            return state
-        if wait(backoff.failed()):
+        try:
+            return _enroll(config)
+        except ServerBusy as error:
+            delay = backoff.failed()
+            if error.retry_after is not None:
+                delay = error.retry_after
+            logger.warning(
+                "The server cannot enroll the camera now (%s); next try in %.0f s",
+                error,
+                delay,
+            )
+        except (requests.RequestException, StateError) as error:
+            delay = backoff.failed()
+            logger.warning("Enrollment failed (%s); next try in %.0f s", error, delay)
+        if wait(delay):
             return None
 
 
-def _try_enroll(config: AgentConfig) -> State | None:
+def _enroll(config: AgentConfig) -> State:
     assert config.enrollment_token is not None
-    try:
-        answer = register(config.server_url, config.enrollment_token, config.serial)
-        identity = parse_enrollment(answer)
-    except (requests.RequestException, StateError) as error:
-        logger.warning("Enrollment failed, will try again: %s", error)
-        return None
+    answer = register(config.server_url, config.enrollment_token, config.serial)
+    identity = parse_enrollment(answer)
     assert isinstance(answer, dict)
     state = State(identity, answer)
     save_state(config.state_path, state)

@@ -83,7 +83,9 @@ class Received:
         return json.loads(self.body)
 
 
-Reply = tuple[int, object | Callable[[Received], object]]
+Body = object | Callable[[Received], object]
+# A status and a body, and headers to send with them if any.
+Reply = tuple[int, Body] | tuple[int, Body, dict[str, str]]
 
 
 def _created_image(request: Received) -> dict[str, str]:
@@ -127,16 +129,16 @@ class DeviceServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def _answer(self, request: Received) -> tuple[int, bytes]:
+    def _answer(self, request: Received) -> tuple[int, bytes, dict[str, str]]:
         with self._lock:
             self.requests.append(request)
             replies = self.scripts.get((request.method, request.path))
             if not replies:
-                return 404, b'{"detail": "Not found."}'
-            status, body = replies.pop(0) if len(replies) > 1 else replies[0]
+                return 404, b'{"detail": "Not found."}', {}
+            status, body, *headers = replies.pop(0) if len(replies) > 1 else replies[0]
         if callable(body):
             body = body(request)
-        return status, json.dumps(body).encode()
+        return status, json.dumps(body).encode(), headers[0] if headers else {}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -153,8 +155,10 @@ class DeviceServer:
                 request = _parse(
                     self.command, self.path, dict(self.headers), self.rfile.read(length)
                 )
-                status, body = server._answer(request)
+                status, body, headers = server._answer(request)
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

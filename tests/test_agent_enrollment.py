@@ -2,6 +2,7 @@
 
 import json
 import logging
+import random
 import stat
 import subprocess
 import sys
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from pi.backoff import Backoff
 from pi.config import load_config
-from pi.enrollment import EnrollmentRefused, obtain_state
+from pi.enrollment import MAX_RETRY_AFTER, EnrollmentRefused, obtain_state
 from pi.state import StateError, load_state
 from pi.version import AGENT_VERSION
 from tests.agent_helpers import DeviceServer, free_port
@@ -133,6 +135,69 @@ def test_it_tries_again_while_the_server_cannot_be_reached(server, tmp_path):
     assert len(server.received(REGISTER)) == 2
 
 
+THROTTLED = {"detail": "Request was throttled. Expected available in 7 seconds."}
+
+
+@pytest.mark.parametrize(
+    "header, low, high",
+    [
+        ({"Retry-After": "7"}, 7, 7),
+        ({"Retry-After": "0"}, 1, 1),  # never hammer the server
+        ({"Retry-After": "99999999"}, MAX_RETRY_AFTER, MAX_RETRY_AFTER),
+        ({"Retry-After": "soon"}, 1, 2),  # unusable: the backoff decides
+        ({}, 1, 2),
+    ],
+)
+def test_it_waits_as_long_as_the_server_asks_when_it_is_busy(
+    server, tmp_path, header, low, high
+):
+    server.script("POST", REGISTER, (429, THROTTLED, header), (201, ENROLLED))
+    config = load_config(write_config(tmp_path, server.url))
+    waits = []
+
+    state = obtain_state(
+        config,
+        lambda seconds: waits.append(seconds) or False,
+        Backoff(first=2, rng=random.Random(3)),
+    )
+
+    assert state.identity.camera_id == "cam-abc123"
+    assert len(waits) == 1 and low <= waits[0] <= high, waits
+    assert len(server.received(REGISTER)) == 2
+
+
+def test_it_retries_through_throttling_and_failures_until_enrolled(server, tmp_path):
+    server.script(
+        "POST",
+        REGISTER,
+        (429, THROTTLED, {"Retry-After": "3"}),
+        (500, {"detail": "Server error."}),
+        (502, "Bad gateway"),
+        (201, ENROLLED),
+    )
+    config = load_config(write_config(tmp_path, server.url))
+    waits = []
+
+    state = obtain_state(config, lambda seconds: waits.append(seconds) or False)
+
+    assert state.enrollment == ENROLLED
+    assert waits[0] == 3 and len(waits) == 3
+    assert load_state(config.state_path).identity.camera_id == "cam-abc123"
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
+def test_it_stops_at_once_on_another_client_error(server, tmp_path, status):
+    server.script("POST", REGISTER, (status, {"detail": "serial: Use letters."}))
+    config = load_config(write_config(tmp_path, server.url))
+
+    with pytest.raises(EnrollmentRefused) as refused:
+        obtain_state(config, never_stopped)
+
+    assert str(refused.value) == f"serial: Use letters. (status {status})"
+    assert len(server.received(REGISTER)) == 1
+    assert not config.state_path.exists()
+
+
 def test_it_gives_up_waiting_when_asked_to_stop(tmp_path):
     config = load_config(write_config(tmp_path, f"http://127.0.0.1:{free_port()}"))
 
@@ -216,6 +281,20 @@ def test_it_exits_with_status_2_when_enrollment_is_refused(server, tmp_path, rea
     assert f"Enrollment refused: {reason}" in done.stderr
     assert not (tmp_path / "state.json").exists()
     assert len(server.received(REGISTER)) == 1
+
+
+def test_its_process_outlasts_a_throttled_registration(server, tmp_path):
+    server.script(
+        "POST", REGISTER, (429, THROTTLED, {"Retry-After": "1"}), (201, ENROLLED)
+    )
+
+    # Its frames folder is empty: once enrolled, it stops on the camera.
+    done = run_agent(write_config(tmp_path, server.url))
+
+    assert "The server cannot enroll the camera now (status 429" in done.stderr
+    assert "Enrolled as camera cam-abc123" in done.stderr
+    assert "Enrollment refused" not in done.stderr
+    assert len(server.received(REGISTER)) == 2
 
 
 def test_it_exits_with_status_2_on_a_bad_config_file(tmp_path):
