@@ -20,7 +20,8 @@ PICAMERA_MISSING = (
     "the virtualenv with --system-site-packages"
 )
 OPENCV_MISSING = (
-    "OpenCV is not installed: pip install opencv-python-headless to use a webcam"
+    "OpenCV is not installed: to use a webcam, pip install "
+    "opencv-python-headless at the version in requirements/constraints.txt"
 )
 
 
