@@ -238,6 +238,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its pages are for readers: keys apply to them too.
+    "SERVE_AUTHENTICATION": [
+        "access.api.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SERVE_PERMISSIONS": ["access.api.ReaderAccess"],
 }
 
 # Readers (dashboard and read API) are public unless API keys are

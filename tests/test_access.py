@@ -1,12 +1,21 @@
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access.models import ApiKey
+from devices.control_images import save_control_image
+from devices.enrollment import create_enrollment_token
 from tests.helpers import image_bytes
 from tests.test_upload import upload
 
@@ -20,6 +29,189 @@ def key(db):
     secret = record.set_new_key()
     record.save()
     return secret
+
+
+# Who calls. Without API_KEYS_REQUIRED an anonymous caller is a reader.
+ANONYMOUS = "anonymous"
+KEY_HOLDER = "reader with a key"
+CAMERA = "camera lobby"
+OTHER_CAMERA = "camera cafeteria"
+STAFF = "staff"
+CALLERS = (ANONYMOUS, KEY_HOLDER, CAMERA, OTHER_CAMERA, STAFF)
+
+
+def only(allowed: dict[str, int], others: int) -> dict[str, int]:
+    return {caller: allowed.get(caller, others) for caller in CALLERS}
+
+
+EVERYONE = only({}, 200)
+STAFF_PAGE = only({STAFF: 200}, 302)  # the others go to the sign-in page
+STAFF_API = only({STAFF: 200}, 403)
+READER = only({KEY_HOLDER: 200, STAFF: 200}, 401)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to a route and its answer for each caller, without and
+    with API_KEYS_REQUIRED (None: the same answers)."""
+
+    method: str
+    url: str
+    answers: dict[str, int]
+    with_keys_required: dict[str, int] | None = None
+    body: str = ""
+
+
+# Every route of occupancy_site/urls.py, as the resolver spells it. Of the
+# admin site only its index and the control image view are listed: the
+# rest is Django's own and needs staff like the index.
+ACCESS = {
+    "": [Call("GET", "/", EVERYONE)],
+    "admin/": [Call("GET", "/admin/", STAFF_PAGE)],
+    "admin/devices/camera/<path:object_id>/control-images/<str:name>": [
+        Call("GET", "/admin/devices/camera/lobby/control-images/{image}", STAFF_PAGE)
+    ],
+    "api/v1/uploads/": [
+        Call(
+            "POST",
+            "/api/v1/uploads/",
+            only({CAMERA: 201, OTHER_CAMERA: 403}, 401),
+            body="lobby's snapshot",
+        )
+    ],
+    "api/v1/uploads/presign": [
+        # Upload targets exist on the aws backend only.
+        Call(
+            "POST",
+            "/api/v1/uploads/presign",
+            only({CAMERA: 404, OTHER_CAMERA: 404}, 401),
+            body="presign",
+        )
+    ],
+    "api/v1/occupancy/": [Call("GET", "/api/v1/occupancy/", EVERYONE, READER)],
+    "api/v1/health": [Call("GET", "/api/v1/health", EVERYONE)],
+    "api/v1/control-images/": [
+        Call(
+            "POST",
+            "/api/v1/control-images/",
+            only({CAMERA: 201, OTHER_CAMERA: 403}, 401),
+            body="lobby's snapshot",
+        )
+    ],
+    # The enrollment token is the credential, whoever sends it.
+    "api/v1/devices/register": [
+        Call("POST", "/api/v1/devices/register", only({}, 201), body="enrol")
+    ],
+    "api/v1/devices/heartbeat": [
+        Call(
+            "POST",
+            "/api/v1/devices/heartbeat",
+            only({CAMERA: 200, OTHER_CAMERA: 200}, 401),
+            body="json",
+        )
+    ],
+    "api/v1/devices/config": [
+        Call(
+            "GET",
+            "/api/v1/devices/config",
+            only({CAMERA: 200, OTHER_CAMERA: 200}, 401),
+        )
+    ],
+    "api/v1/cameras/capture": [
+        Call("POST", "/api/v1/cameras/capture", STAFF_API, body="json")
+    ],
+    "api/v1/cameras/config": [
+        Call("GET", "/api/v1/cameras/config", STAFF_API),
+        Call("PUT", "/api/v1/cameras/config", STAFF_API, body="config"),
+    ],
+    "api/v1/history/": [Call("GET", "/api/v1/history/", EVERYONE, READER)],
+    "api/v1/schema/": [Call("GET", "/api/v1/schema/", EVERYONE, READER)],
+    "api/v1/docs/": [Call("GET", "/api/v1/docs/", EVERYONE, READER)],
+}
+ADMIN_ROUTES_LISTED = {route for route in ACCESS if route.startswith("admin/")}
+
+
+def routes(patterns: list, prefix: str = "") -> Iterator[str]:
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if not isinstance(entry, URLResolver):
+            yield route
+        elif entry.namespace == "admin":
+            listed = ADMIN_ROUTES_LISTED
+            yield from (r for r in routes(entry.url_patterns, route) if r in listed)
+        else:
+            yield from routes(entry.url_patterns, route)
+
+
+def test_every_route_has_an_entry_in_the_access_table():
+    found = list(routes(get_resolver().url_patterns))
+
+    assert set(found) - set(ACCESS) == set(), "routes missing from ACCESS"
+    assert set(ACCESS) - set(found) == set(), "ACCESS lists routes that are gone"
+
+
+SERIALS = count()
+
+
+def body(kind: str) -> dict:
+    if kind == "lobby's snapshot":
+        image = SimpleUploadedFile("s.jpg", image_bytes("vtest_000.jpg"), "image/jpeg")
+        return {"data": {"image": image, "camera": "lobby"}, "format": "multipart"}
+    if kind == "presign":
+        fields = {"captured_at": timezone.now().isoformat(), "sha256": "0" * 64}
+        return {"data": fields, "format": "json"}
+    if kind == "enrol":
+        _, token = create_enrollment_token(uses=1)
+        fields = {"token": token, "serial": f"access{next(SERIALS)}"}
+        return {"data": fields, "format": "json"}
+    if kind == "config":
+        config = {
+            "sampling_interval": 30,
+            "opening_hours": [["07:00", "22:00"]],
+            "time_zone": "Europe/London",
+            "jpeg_quality": 80,
+        }
+        return {"data": config, "format": "json"}
+    return {"data": {}, "format": "json"} if kind == "json" else {}
+
+
+@pytest.fixture
+def callers(lobby, cafeteria, key, client_for) -> dict[str, APIClient]:
+    holder = APIClient()
+    holder.credentials(HTTP_AUTHORIZATION=f"Key {key}")
+    staff = APIClient()
+    # Signed in without a password: hashing one takes most of a test.
+    staff.force_login(get_user_model().objects.create_superuser("bob", "", None))
+    return {
+        ANONYMOUS: APIClient(),
+        KEY_HOLDER: holder,
+        CAMERA: client_for(lobby[1]),
+        OTHER_CAMERA: client_for(cafeteria[1]),
+        STAFF: staff,
+    }
+
+
+@pytest.mark.parametrize("keys_required", [False, True], ids=["public", "keys"])
+@pytest.mark.parametrize("route", list(ACCESS))
+def test_each_caller_gets_the_answer_the_access_table_gives(
+    route, keys_required, callers, settings, request
+):
+    settings.API_KEYS_REQUIRED = keys_required
+    if route.startswith("api/v1/cameras/"):
+        request.getfixturevalue("mqtt_broker")  # commands are published
+    image = save_control_image("lobby", image_bytes("vtest_000.jpg"), timezone.now())
+
+    for call in ACCESS[route]:
+        url = call.url.format(image=image.split("/")[1])
+        expected = call.answers
+        if keys_required and call.with_keys_required is not None:
+            expected = call.with_keys_required
+        got = {}
+        for caller, client in callers.items():
+            send = getattr(client, call.method.lower())
+            got[caller] = send(url, **body(call.body)).status_code
+
+        assert got == expected, f"{call.method} {url}"
 
 
 @pytest.mark.parametrize("url", READ_URLS)
