@@ -112,6 +112,10 @@ def _download_headers(request: Request, scope: str, by: str) -> dict[str, str]:
 
 
 class DashboardView(TemplateView):
-    """The page for everyone: live counts and the usual day, per zone."""
+    """The page for everyone: live counts and the usual day, per zone.
+
+    The page holds no figures; its script reads them from the API, asking
+    for an API key when the API wants one.
+    """
 
     template_name = "analytics/dashboard.html"

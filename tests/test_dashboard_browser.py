@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from access.models import ApiKey
 from analytics.demo import DemoZone, write_demo_history
 from analytics.jobs import refresh_history
 from devices.health import record_contact
@@ -116,3 +117,46 @@ def test_it_reads_on_a_phone_without_sideways_scrolling(page, live_server, walkw
     assert width <= 360
     chart = page.locator("#space svg.popular-times").bounding_box()
     assert chart["width"] > 250
+
+
+@pytest.fixture
+def reader_key(settings):
+    settings.API_KEYS_REQUIRED = True
+    record = ApiKey(name="Front desk screen")
+    secret = record.set_new_key()
+    record.save()
+    return secret
+
+
+def test_with_keys_required_it_asks_for_a_key_and_keeps_it_for_the_tab(
+    page, live_server, walkway, reader_key
+):
+    west, _ = walkway
+    page.goto(f"{live_server.url}/")
+    form = page.locator("form.key-form")
+    form.wait_for(state="visible")
+
+    page.fill("#api-key", "not the key")
+    page.click("form.key-form button")
+    page.locator(".key-prompt").filter(has_text="not accepted").wait_for()
+    page.fill("#api-key", reader_key)
+    page.click("form.key-form button")
+
+    page.wait_for_selector("#space:not([hidden]) svg.popular-times")
+    assert form.is_hidden()
+    card = page.locator(f"[data-scope='zone:{west.pk}'] .people")
+    assert card.inner_text() == "6"
+    page.reload()
+    page.wait_for_selector("#space:not([hidden]) svg.popular-times")
+    assert form.is_hidden()
+
+
+def test_a_key_in_the_link_is_taken_once_and_leaves_the_address(
+    page, live_server, walkway, reader_key
+):
+    page.goto(f"{live_server.url}/?key={reader_key}")
+
+    page.wait_for_selector("#space:not([hidden]) svg.popular-times")
+    assert "key" not in page.url
+    assert page.evaluate("sessionStorage.getItem('occupancy.apiKey')") == reader_key
+    assert ApiKey.objects.get().last_used is not None

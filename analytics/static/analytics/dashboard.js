@@ -3,8 +3,11 @@
 // against its capacity, next to its usual day. Live counts refresh every
 // LIVE_MS; the usual day every HISTORY_MS and whenever the hour changes.
 // A zone without a recent count says so instead of showing zero.
+// Where the API wants a key, the page asks for one (or takes it once from
+// ?key=), keeps it for this tab only and sends it with every request.
 (function () {
     const LIVE_MS = 15000;
+    const KEY_ITEM = 'occupancy.apiKey';
     const HISTORY_MS = 10 * 60 * 1000;
     const WEEKDAYS = [
         '', 'Mondays', 'Tuesdays', 'Wednesdays', 'Thursdays', 'Fridays',
@@ -14,15 +17,90 @@
     const root = document.getElementById('dashboard');
     const updated = root.querySelector('.updated');
     const zonesSection = root.querySelector('.zones');
+    const keyForm = root.querySelector('.key-form');
     const state = {histories: {}, historyKey: null, historyAt: 0};
 
+    class KeyNeeded extends Error {}
+
+    // sessionStorage can be missing or refused (private modes, policies);
+    // the page then asks again after each reload.
+    function storedKey() {
+        try {
+            return window.sessionStorage.getItem(KEY_ITEM) || state.key || null;
+        } catch (error) {
+            return state.key || null;
+        }
+    }
+
+    function storeKey(key) {
+        state.key = key;
+        try {
+            if (key) {
+                window.sessionStorage.setItem(KEY_ITEM, key);
+            } else {
+                window.sessionStorage.removeItem(KEY_ITEM);
+            }
+        } catch (error) {
+            // Kept in state.key for as long as the page is open.
+        }
+    }
+
+    // A link may carry the key once; it leaves the address bar (and the
+    // history) at once, so it is not bookmarked or shared by mistake.
+    function takeKeyFromAddress() {
+        const address = new URL(window.location.href);
+        const key = address.searchParams.get('key');
+        if (key === null) {
+            return;
+        }
+        address.searchParams.delete('key');
+        window.history.replaceState(null, '', address.pathname + address.search +
+            address.hash);
+        if (key.trim()) {
+            storeKey(key.trim());
+        }
+    }
+
     async function getJSON(url) {
-        const response = await fetch(url, {headers: {Accept: 'application/json'}});
+        const headers = {Accept: 'application/json'};
+        const key = storedKey();
+        if (key) {
+            headers.Authorization = 'Key ' + key;
+        }
+        const response = await fetch(url, {headers: headers});
+        if (response.status === 401) {
+            throw new KeyNeeded(key ? 'rejected' : 'missing');
+        }
         if (!response.ok) {
             throw new Error(url + ' answered ' + response.status);
         }
         return response.json();
     }
+
+    function askForKey(reason) {
+        storeKey(null);
+        keyForm.hidden = false;
+        keyForm.querySelector('.key-prompt').textContent = reason === 'rejected' ?
+            'That API key was not accepted. Check it, or ask for a new one.' :
+            'These counts are shown to holders of an API key.';
+        updated.textContent = 'Waiting for an API key.';
+        updated.classList.remove('error');
+        keyForm.querySelector('input').focus();
+    }
+
+    keyForm.addEventListener('submit', (event) => {
+        event.preventDefault();
+        const input = keyForm.querySelector('input');
+        const key = input.value.trim();
+        if (!key) {
+            return;
+        }
+        storeKey(key);
+        input.value = '';
+        keyForm.hidden = true;
+        updated.textContent = 'Loading the live counts…';
+        refresh();
+    });
 
     function clock(text) {
         return new Date(text).toLocaleTimeString([], {
@@ -206,6 +284,7 @@
     }
 
     async function refresh() {
+        window.clearTimeout(state.timer);
         try {
             const occupancy = await getJSON(root.dataset.occupancyUrl);
             const due = Date.now() - state.historyAt > HISTORY_MS;
@@ -218,13 +297,17 @@
                 LIVE_MS / 1000 + ' seconds.';
             updated.classList.remove('error');
         } catch (error) {
+            if (error instanceof KeyNeeded) {
+                askForKey(error.message);
+                return; // no polling until a key is given
+            }
             updated.textContent = 'The counts could not be fetched (' +
                 error.message + '); trying again.';
             updated.classList.add('error');
-        } finally {
-            window.setTimeout(refresh, LIVE_MS);
         }
+        state.timer = window.setTimeout(refresh, LIVE_MS);
     }
 
+    takeKeyFromAddress();
     refresh();
 })();
