@@ -16,7 +16,7 @@ from django.core.files.storage import storages
 
 from pipeline.images import check_snapshot
 from pipeline.keys import STAMP_FORMAT, SnapshotKey, image_id_for
-from pipeline.storage import walk
+from pipeline.storage import arrived_at, walk
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def expire_control_images(now: datetime, keep: timedelta) -> int:
     expired = 0
     for name in walk(store):
         try:
-            arrived = store.get_modified_time(name)
+            arrived = arrived_at(store, name)
         except FileNotFoundError:
             continue
         if now - arrived > keep:

@@ -2,7 +2,8 @@
 
 The data lake object is written before the current counts, and the image
 is deleted last, so that a stage interrupted at any point can run again
-on the same image without counting anyone twice.
+on the same image without counting anyone twice. An image whose snapshot
+arrived too long ago to be counted in time is deleted uncounted.
 """
 
 import logging
@@ -20,6 +21,8 @@ from pipeline.detection.base import UnreadableImage
 from pipeline.detectors import DetectorTimeout, detect_within, get_detector
 from pipeline.images import InvalidImage
 from pipeline.keys import InvalidKey, ProcessedKey, parse_key
+from pipeline.retention import expire_if_late
+from pipeline.storage import arrived_at
 from zones.geometry import ZoneShape
 from zones.selections import zone_selections
 
@@ -36,6 +39,8 @@ def count_processed(name: str) -> list[ZoneCount]:
         discard(processed, name)
         return []
     try:
+        if expire_if_late("processed_images", name, arrived_at(processed, name)):
+            return []
         with processed.open(name, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:

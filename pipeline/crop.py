@@ -2,15 +2,16 @@
 
 It checks the snapshot, turns it upright and writes what the count stage
 needs: the whole picture for the assign strategy, or one blanked crop per
-zone for the crop strategy. The snapshot is deleted in every case but a
-failure that a retry may cure.
+zone for the crop strategy, each dated by the snapshot's arrival. The
+snapshot is deleted in every case but a failure that a retry may cure,
+and is not cropped at all when it is too old to be counted in time.
 """
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from PIL import Image
 
@@ -25,6 +26,8 @@ from pipeline.images import (
     load_snapshot,
 )
 from pipeline.keys import InvalidKey, SnapshotKey, parse_key
+from pipeline.retention import expire_if_late
+from pipeline.storage import arrived_at, save_arrived
 from zones.geometry import ZoneShape
 from zones.selections import zone_selections
 
@@ -41,12 +44,15 @@ def crop_snapshot(name: str) -> list[str]:
         discard(cache, name)
         return []
     try:
+        arrived = arrived_at(cache, name)
+        if expire_if_late("image_cache", name, arrived):
+            return []
         with cache.open(name, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
         return []  # already processed by an earlier delivery
 
-    written = _process(key, data)
+    written = _process(key, data, arrived)
     cache.delete(name)
     outcome = f"{len(written)} processed image(s)" if written else "not passed on"
     record(key.camera_id, key.image_id, "crop", outcome)
@@ -67,7 +73,7 @@ def discard(store: Any, name: str) -> None:
     store.delete(name)
 
 
-def _process(key: SnapshotKey, data: bytes) -> list[str]:
+def _process(key: SnapshotKey, data: bytes, arrived: datetime) -> list[str]:
     zones = zone_selections().get(key.camera_id)
     if not zones:
         logger.warning(
@@ -79,8 +85,8 @@ def _process(key: SnapshotKey, data: bytes) -> list[str]:
     try:
         if settings.COUNT_STRATEGY == "crop":
             image = load_snapshot(data, settings.MAX_IMAGE_PIXELS)
-            return [_write_zone(key, image, zone) for zone in zones]
-        return [_write_whole(key, data)]
+            return [_write_zone(key, image, zone, arrived) for zone in zones]
+        return [_write_whole(key, data, arrived)]
     except InvalidImage as error:
         logger.warning(
             "Rejected snapshot %s of camera %s: %s", key.image_id, key.camera_id, error
@@ -88,23 +94,23 @@ def _process(key: SnapshotKey, data: bytes) -> list[str]:
         return []
 
 
-def _write_whole(key: SnapshotKey, data: bytes) -> str:
+def _write_whole(key: SnapshotKey, data: bytes, arrived: datetime) -> str:
     # An upright snapshot is passed on as it came: decoding it in full and
     # encoding it again would cost time and quality for nothing.
     if is_upright(check_snapshot(data, settings.MAX_IMAGE_PIXELS)):
         content = data
     else:
         content = encode_jpeg(load_snapshot(data, settings.MAX_IMAGE_PIXELS))
-    name = key.processed_name()
-    storages["processed_images"].save(name, ContentFile(content))
-    return name
+    processed = storages["processed_images"]
+    return save_arrived(processed, key.processed_name(), content, arrived)
 
 
-def _write_zone(key: SnapshotKey, image: Image.Image, zone: ZoneShape) -> str:
-    name = key.processed_name(zone.id)
+def _write_zone(
+    key: SnapshotKey, image: Image.Image, zone: ZoneShape, arrived: datetime
+) -> str:
     content = encode_jpeg(zone_crop(image, zone))
-    storages["processed_images"].save(name, ContentFile(content))
-    return name
+    processed = storages["processed_images"]
+    return save_arrived(processed, key.processed_name(zone.id), content, arrived)
 
 
 def zone_crop(image: Image.Image, zone: ZoneShape) -> Image.Image:

@@ -72,9 +72,9 @@ def retention_handler(event: Any, context: Any) -> dict[str, int]:
     from django.utils import timezone
 
     from devices.control_images import expire_control_images
-    from pipeline.retention import expire_images
+    from pipeline.retention import SCHEDULED_ABANDON_AFTER, expire_images
 
-    expired = expire_images()
+    expired = expire_images(older_than=SCHEDULED_ABANDON_AFTER)
     keep = timedelta(days=settings.CONTROL_IMAGE_RETENTION_DAYS)
     control = expire_control_images(timezone.now(), keep)
     return {"expired": len(expired), "control_images_expired": control}

@@ -16,6 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from analytics.history import SPACE, historical_data
 from analytics.query import COLUMNS
 from devices.control_images import save_control_image
+from occupancy_site.aws import client as aws_client
 from pipeline.counts import current_counts
 from pipeline.handlers import (
     count_handler,
@@ -250,6 +251,59 @@ def test_the_sweep_spares_what_just_arrived(camera):
 
     assert summary == {"expired": 0, "control_images_expired": 0}
     assert len(stored("image_cache")) == 1
+
+
+def sweep_at(moment: datetime, monkeypatch) -> dict:
+    monkeypatch.setattr("pipeline.retention.timezone.now", lambda: moment)
+    return retention_handler({"detail-type": "Scheduled Event"}, None)
+
+
+def last_modified(bucket: str, key: str) -> datetime:
+    return aws_client("s3").head_object(Bucket=bucket, Key=key)["LastModified"]
+
+
+def test_the_sweep_gives_up_on_an_image_a_minute_before_the_limit(camera, monkeypatch):
+    key = accept_snapshot("lobby", image_bytes("vtest_300.jpg"), NOON)
+    arrived = last_modified(IMAGE_CACHE, key.name)
+
+    # The next sweep comes a minute later: by then it would be too late.
+    early = sweep_at(arrived + timedelta(seconds=40), monkeypatch)
+    assert stored("image_cache") == [key.name]
+    late = sweep_at(arrived + timedelta(seconds=50), monkeypatch)
+
+    assert early["expired"] == 0 and late["expired"] == 1
+    assert stored("image_cache") == []
+
+
+def test_a_processed_image_is_aged_from_its_snapshots_arrival(camera, monkeypatch):
+    key = accept_snapshot("lobby", image_bytes("vtest_300.jpg"), NOON)
+    arrived = last_modified(IMAGE_CACHE, key.name)
+    crop_handler(created(IMAGE_CACHE, key.name), None)
+
+    head = aws_client("s3").head_object(Bucket=PROCESSED, Key=key.name)
+    assert datetime.fromisoformat(head["Metadata"]["arrived-at"]) == arrived
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["ContentType"] == "image/jpeg"
+    summary = sweep_at(arrived + timedelta(seconds=50), monkeypatch)
+
+    assert summary["expired"] == 1
+    assert stored("processed_images") == []
+
+
+def test_an_arrival_later_than_the_write_does_not_keep_an_image(camera, monkeypatch):
+    name = "lobby/20261203T120000.000000Z-0123456789abcdef01234567.jpg"
+    aws_client("s3").put_object(
+        Bucket=PROCESSED,
+        Key=name,
+        Body=image_bytes("vtest_300.jpg"),
+        Metadata={"arrived-at": "2999-01-01T00:00:00+00:00"},
+    )
+    written = last_modified(PROCESSED, name)
+
+    summary = sweep_at(written + timedelta(seconds=50), monkeypatch)
+
+    assert summary["expired"] == 1
+    assert stored("processed_images") == []
 
 
 def test_the_sweep_deletes_control_images_past_their_retention(
