@@ -1,7 +1,10 @@
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.db import OperationalError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -14,21 +17,33 @@ from access.schema import errors
 from audit.store import record
 from devices.authentication import CameraTokenAuthentication, IsCamera
 from devices.health import record_contact
+from devices.models import Camera
 from pipeline.images import InvalidImage
-from pipeline.keys import SnapshotKey
+from pipeline.keys import SnapshotKey, image_id_for
 from pipeline.occupancy import space_occupancy
 from pipeline.presign import presigned_upload
 from pipeline.uploads import accept_snapshot
+
+logger = logging.getLogger(__name__)
 
 # Camera clocks drift; a capture time further ahead than this is refused.
 CLOCK_SKEW = timedelta(minutes=5)
 # Cameras buffer snapshots while offline, but not for longer than this.
 OLDEST_CAPTURE = timedelta(days=7)
+# A local folder fails with OSError, an S3 bucket with botocore's errors.
+STORE_ERRORS = (OSError, BotoCoreError, ClientError)
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The snapshot is too large."
+
+
+class SnapshotNotStored(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The snapshot could not be stored; send it again later."
+    # Seconds, sent as Retry-After.
+    wait = 10
 
 
 class UploadInput(serializers.Serializer):
@@ -69,16 +84,19 @@ class UploadView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": UploadInput},
-        responses={201: UploadOutput, **errors(400, 401, 403, 413, 415, 429)},
+        responses={201: UploadOutput, **errors(400, 401, 403, 413, 415, 429, 503)},
     )
     def post(self, request: Request) -> Response:
         upload = read_upload(request)
 
         try:
-            key = accept_snapshot(upload.camera_id, upload.data, upload.captured_at)
+            key = _store(request.user.camera, upload)
         except InvalidImage as error:
             raise exceptions.ValidationError({"image": str(error)})
-        record_contact(request.user.camera, snapshot=True)
+        except OperationalError as error:
+            raise _not_stored(upload, "the database is busy", error)
+        except STORE_ERRORS as error:
+            raise _not_stored(upload, "the image cache refused it", error)
         record(upload.camera_id, key.image_id, "received", f"{len(upload.data)} bytes")
         body = {
             "image_id": key.image_id,
@@ -93,6 +111,31 @@ class Upload:
     camera_id: str
     data: bytes
     captured_at: datetime
+
+
+def _store(camera: Camera, upload: Upload) -> SnapshotKey:
+    """Note the camera's contact and queue its snapshot, both or neither.
+
+    The contact is written first: when the database is locked the upload
+    fails before the snapshot is stored, so the camera's retry is not a
+    second copy of one already on its way to be counted.
+    """
+    with transaction.atomic():
+        record_contact(camera, snapshot=True)
+        return accept_snapshot(upload.camera_id, upload.data, upload.captured_at)
+
+
+def _not_stored(upload: Upload, reason: str, error: Exception) -> SnapshotNotStored:
+    logger.error(
+        "Could not accept image %s of camera %s: %s: %s",
+        image_id_for(upload.data),
+        upload.camera_id,
+        reason,
+        error,
+    )
+    return SnapshotNotStored(
+        f"The snapshot was not stored: {reason}. Send it again later."
+    )
 
 
 def read_upload(request: Request) -> Upload:
