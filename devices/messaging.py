@@ -10,6 +10,7 @@ The topics are the same on the local broker and on AWS IoT Core:
 import asyncio
 import json
 import logging
+import threading
 import uuid
 from typing import Any, Protocol
 
@@ -35,7 +36,39 @@ class PublishFailed(Exception):
 
 
 class Publisher(Protocol):
+    # Where messages go, as the log names it.
+    where: str
+
     def publish(self, topic: str, payload: dict[str, Any], retain: bool) -> None: ...
+
+
+class Outages:
+    """Logs a broker's failure once per outage, and its return.
+
+    Every staff command meets a broker that is down; the first failure
+    says so and the others are answered 503 without repeating it.
+    """
+
+    def __init__(self) -> None:
+        self._down: set[str] = set()
+        self._lock = threading.Lock()
+
+    def failed(self, where: str, error: PublishFailed) -> None:
+        with self._lock:
+            first = where not in self._down
+            self._down.add(where)
+        if first:
+            logger.error("Cannot send commands to cameras: %s", error)
+
+    def answered(self, where: str) -> None:
+        with self._lock:
+            was_down = where in self._down
+            self._down.discard(where)
+        if was_down:
+            logger.warning("%s answers again; commands reach cameras", where)
+
+
+outages = Outages()
 
 
 class LocalMqttPublisher:
@@ -43,6 +76,7 @@ class LocalMqttPublisher:
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
         self.url = url
+        self.where = f"The MQTT broker at {url}"
         self.timeout = timeout
 
     def publish(self, topic: str, payload: dict[str, Any], retain: bool) -> None:
@@ -80,6 +114,7 @@ class AwsIotPublisher:
 
     # A staff member waits for the answer: fail after a few tries.
     ATTEMPTS = 3
+    where = "AWS IoT Core"
 
     def publish(self, topic: str, payload: dict[str, Any], retain: bool) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -123,7 +158,7 @@ def send_capture(camera_ids: list[str] | None) -> dict[str, Any]:
     )
     sender = publisher()
     for topic in topics:
-        sender.publish(topic, command, retain=False)
+        _publish(sender, topic, command, retain=False)
     logger.info(
         "Sent %s %s to %d topic(s)", CAPTURE, command["command_id"], len(topics)
     )
@@ -132,6 +167,17 @@ def send_capture(camera_ids: list[str] | None) -> dict[str, Any]:
 
 def send_config(payload: dict[str, Any]) -> dict[str, Any]:
     """Publish the configuration as the retained message of all cameras."""
-    publisher().publish(CONFIG_TOPIC, payload, retain=True)
+    _publish(publisher(), CONFIG_TOPIC, payload, retain=True)
     logger.info("Published configuration version %s", payload.get("version"))
     return {"topics": [CONFIG_TOPIC], "payload": payload}
+
+
+def _publish(
+    sender: Publisher, topic: str, payload: dict[str, Any], retain: bool
+) -> None:
+    try:
+        sender.publish(topic, payload, retain)
+    except PublishFailed as error:
+        outages.failed(sender.where, error)
+        raise
+    outages.answered(sender.where)
