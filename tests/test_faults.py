@@ -16,19 +16,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import connection
 from django.utils import timezone
 
+from audit.models import ImageEvent
 from audit.store import KEEP_LIMIT, Event, Life, lives
 from devices.broker import EmbeddedBroker
 from devices.models import CameraConfig, CaptureRequest
 from pipeline.detectors import get_detector
-from pipeline.keys import SnapshotKey
+from pipeline.keys import SnapshotKey, image_id_for
 from pipeline.models import CurrentCount
 from pipeline.retention import expire_images
 from pipeline.uploads import accept_snapshot
@@ -36,6 +40,7 @@ from pipeline.worker import Worker
 from tests.helpers import image_bytes, stored
 from tests.mqtt_helpers import free_port
 from tests.test_idempotency import data_lake_lines
+from tests.test_upload import upload
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMES = ["vtest_000.jpg", "vtest_150.jpg", "vtest_300.jpg"]
@@ -175,6 +180,171 @@ def test_a_store_that_refuses_writes_costs_one_snapshot(
     assert_counted_exactly(before, after)
 
 
+def test_a_data_lake_that_refuses_writes_costs_one_snapshot(
+    lobby, quick, monkeypatch, caplog
+):
+    worker = Worker()
+    before = snapshot(0, 30)
+    worker.run_once()
+    lake = storages["data_lake"]
+    healthy_save = lake._save
+
+    def refuse(name, content):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(lake, "_save", refuse)
+    failed = snapshot(1, 20)
+    worker.run_once()
+    worker.run_once()
+
+    [logged] = mentions(caplog, failed.image_id)
+    assert "lobby" in logged.getMessage()
+    # The current counts are written after the data lake, so they still
+    # show the last snapshot the data lake holds.
+    assert CurrentCount.objects.get().image_id == before.image_id
+    assert stored("processed_images") == [failed.processed_name()]
+    assert expire_late() == [failed.processed_name()]
+    monkeypatch.setattr(lake, "_save", healthy_save)
+    after = snapshot(2, 10)
+    worker.run_once()
+    assert stored("image_cache") == [] and stored("processed_images") == []
+    assert_counted_exactly(before, after)
+
+
+def test_a_data_lake_that_recovers_in_time_gets_the_snapshot_once(
+    lobby, quick, monkeypatch, caplog
+):
+    worker = Worker()
+    lake = storages["data_lake"]
+    healthy_save = lake._save
+    refusals = []
+
+    def refuse_once(name, content):
+        if not refusals:
+            refusals.append(name)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return healthy_save(name, content)
+
+    monkeypatch.setattr(lake, "_save", refuse_once)
+    delayed = snapshot(1, 20)
+    worker.run_once()
+    worker.run_once()
+
+    assert len(refusals) == 1
+    assert len(mentions(caplog, delayed.image_id)) == 1
+    assert stored("image_cache") == [] and stored("processed_images") == []
+    assert_counted_exactly(delayed)
+
+
+class DiskFills(ContentFile):
+    """Content whose write fails half way, as on a full disk."""
+
+    def chunks(self, chunk_size=None):
+        data = self.file.getvalue()
+        yield data[: len(data) // 2]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def files_in(alias: str) -> list[Path]:
+    """Every file of a local store, hidden temporary ones too."""
+    return files(Path(storages[alias].location))
+
+
+def test_an_image_cache_that_refuses_an_upload_is_a_503_and_keeps_nothing(
+    lobby, quick, client_for, monkeypatch, caplog
+):
+    camera, token = lobby
+    data = image_bytes(FRAMES[1])
+    monkeypatch.setattr("pipeline.uploads.ContentFile", DiskFills)
+
+    refused = upload(client_for(token), data)
+
+    assert refused.status_code == 503 and refused["Retry-After"] == "10"
+    assert "image cache" in refused.json()["detail"]
+    image_id = image_id_for(data)
+    [logged] = mentions(caplog, image_id)
+    assert "lobby" in logged.getMessage() and "No space left" in logged.getMessage()
+    assert files_in("image_cache") == []
+    assert not ImageEvent.objects.filter(image_id=image_id).exists()
+    camera.refresh_from_db()
+    assert camera.last_snapshot_at is None
+    monkeypatch.undo()
+    again = upload(client_for(token), data)
+    assert again.status_code == 201 and again.json()["image_id"] == image_id
+    Worker().run_once()
+    assert stored("image_cache") == [] and stored("processed_images") == []
+    assert [line["image_id"] for line in data_lake_lines()] == [image_id]
+
+
+@contextmanager
+def writes_held(table: str) -> Iterator[None]:
+    """Another connection in the middle of a write to a table.
+
+    Reads go on, as they do beside a writer in WAL mode; a write fails
+    with SQLite's `locked` error.
+    """
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA read_uncommitted = true")
+    other = sqlite3.connect(
+        connection.settings_dict["NAME"], uri=True, isolation_level=None
+    )
+    other.execute("BEGIN IMMEDIATE")
+    other.execute(f"UPDATE {table} SET description = description")  # noqa: S608
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = false")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_database_during_an_upload_is_a_503_the_camera_can_retry(
+    lobby, quick, client_for, caplog
+):
+    camera, token = lobby
+    data = image_bytes(FRAMES[1])
+    with writes_held("devices_camera"):
+        refused = upload(client_for(token), data)
+
+    assert refused.status_code == 503 and refused["Retry-After"] == "10"
+    assert "database is busy" in refused.json()["detail"]
+    image_id = image_id_for(data)
+    [logged] = mentions(caplog, image_id)
+    assert "lobby" in logged.getMessage() and "locked" in logged.getMessage()
+    assert files_in("image_cache") == []
+    again = upload(client_for(token), data)
+    assert again.status_code == 201
+    Worker().run_once()
+    assert stored("image_cache") == [] and stored("processed_images") == []
+    assert [line["image_id"] for line in data_lake_lines()] == [image_id]
+    camera.refresh_from_db()
+    assert camera.last_snapshot_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_database_while_a_token_is_checked_is_a_503(lobby, client_for, caplog):
+    connection.ensure_connection()
+    other = sqlite3.connect(connection.settings_dict["NAME"], uri=True)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        refused = upload(client_for(lobby[1]), image_bytes(FRAMES[1]))
+    finally:
+        other.rollback()
+        other.close()
+
+    assert refused.status_code == 503 and refused["Retry-After"] == "10"
+    assert refused.json() == {
+        "detail": "The database is busy; try again in a few seconds."
+    }
+    [logged] = [r for r in caplog.records if r.name == "occupancy_site.api"]
+    assert "POST /api/v1/uploads/" in logged.getMessage()
+    assert files_in("image_cache") == []
+    assert upload(client_for(lobby[1]), image_bytes(FRAMES[1])).status_code == 201
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_locked_database_delays_a_count_without_doubling_it(lobby, quick, caplog):
     worker = Worker()
@@ -230,6 +400,49 @@ def test_a_missing_broker_is_a_503_and_cameras_still_get_the_config(
         broker.stop()
     assert again.status_code == 200
     assert CaptureRequest.objects.count() == 1
+
+
+def test_a_broker_that_goes_away_costs_only_the_commands(
+    lobby, quick, admin_user, client_for, settings, caplog
+):
+    port = free_port()
+    settings.MQTT_URL = settings.MQTT_PUBLIC_URL = f"mqtt://127.0.0.1:{port}"
+    staff = client_for()
+    staff.force_authenticate(admin_user)
+    broker = EmbeddedBroker(f"127.0.0.1:{port}")
+    broker.start()
+    sent = staff.post("/api/v1/cameras/capture", {"cameras": ["lobby"]})
+    broker.stop()
+
+    refused = [
+        staff.post("/api/v1/cameras/capture", {"cameras": ["lobby"]}) for _ in range(3)
+    ]
+    counted = snapshot(1, 10)
+    Worker().run_once()
+
+    assert sent.status_code == 200
+    assert [response.status_code for response in refused] == [503] * 3
+    assert all("MQTT broker" in r.json()["detail"] for r in refused)
+    assert_counted_exactly(counted)
+    [logged] = broker_lines(caplog, port)
+    assert logged.levelno == logging.ERROR
+    broker = EmbeddedBroker(f"127.0.0.1:{port}")
+    broker.start()
+    try:
+        again = staff.post("/api/v1/cameras/capture", {"cameras": ["lobby"]})
+    finally:
+        broker.stop()
+    assert again.status_code == 200
+    assert CaptureRequest.objects.count() == 2
+    assert "answers again" in broker_lines(caplog, port)[-1].getMessage()
+
+
+def broker_lines(caplog, port: int) -> list[logging.LogRecord]:
+    return [
+        record
+        for record in caplog.records
+        if record.levelno >= logging.WARNING and f":{port}" in record.getMessage()
+    ]
 
 
 # The worker, with its count stage stopped dead, as a process killed just
