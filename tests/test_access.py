@@ -307,6 +307,10 @@ def test_the_admin_shows_a_new_api_key_once(admin_user, client):
     assert reader.get("/api/v1/occupancy/").status_code == 200
 
 
+# On the local backend only: the aws backend's settings need a PostgreSQL
+# DATABASE_URL, and Django imports the psycopg driver (requirements/aws.txt,
+# not installed for development) while the checks run, though it never
+# connects.
 def test_production_settings_pass_the_deployment_checks(tmp_path):
     env = {
         **os.environ,
