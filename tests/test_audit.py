@@ -18,6 +18,7 @@ from audit.store import (
     longest_lives,
 )
 from occupancy_site import aws
+from pipeline.keys import image_id_for
 from pipeline.retention import expire_images
 from pipeline.worker import Worker
 from tests.aws_fixtures import (  # noqa: F401
@@ -86,6 +87,20 @@ def store_refuses(monkeypatch, settings):
     monkeypatch.setattr(storages["processed_images"], "_save", refuse)
 
 
+def data_lake_refuses(monkeypatch, settings):
+    def refuse(name, content):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(storages["data_lake"], "_save", refuse)
+
+
+def image_cache_refuses(monkeypatch, settings):
+    def refuse(name, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storages["image_cache"], "_save", refuse)
+
+
 def detector_hangs(monkeypatch, settings):
     settings.DETECTOR_TIMEOUT = 0.5
     settings.DETECT_EVERY = 1
@@ -100,15 +115,19 @@ def detector_hangs(monkeypatch, settings):
         (crop_raises, "expired"),
         (count_raises, "expired"),
         (store_refuses, "expired"),
+        (data_lake_refuses, "expired"),
         (detector_hangs, "count"),
+        # Refused on arrival: nothing was kept, so there is no life.
+        (image_cache_refuses, None),
     ],
 )
 def test_an_image_cannot_outlive_the_limit_whatever_fails(
     lobby, client_for, monkeypatch, settings, fault, last_stage
 ):
     hanging = fault(monkeypatch, settings)
-    response = upload(client_for(lobby[1]), image_bytes("vtest_300.jpg"))
-    image_id = response.json()["image_id"]
+    data = image_bytes("vtest_300.jpg")
+    response = upload(client_for(lobby[1]), data)
+    image_id = image_id_for(data)
     worker = Worker()
 
     worker.run_once()
@@ -120,6 +139,10 @@ def test_an_image_cannot_outlive_the_limit_whatever_fails(
         hanging.released.set()
     assert stored("image_cache") == [] and stored("processed_images") == []
     stages = stages_of(image_id)
+    if last_stage is None:
+        assert response.status_code == 503 and stages == [] and swept == []
+        assert longest_lives(timezone.now()) == []
+        return
     assert stages[-1][0] == last_stage
     if last_stage == "expired":
         assert len(swept) == 1
