@@ -146,7 +146,7 @@ class CameraAdmin(admin.ModelAdmin):
         self._request_capture(request, [camera])
         return redirect("admin:devices_camera_change", camera.pk)
 
-    @admin.action(description="Ask for a control image now", permissions=["change"])
+    @admin.action(description="Capture control images", permissions=["change"])
     def request_control_images(
         self, request: HttpRequest, queryset: QuerySet[Camera]
     ) -> None:
@@ -212,10 +212,6 @@ class CameraAdmin(admin.ModelAdmin):
                 f"New token for {camera.pk}, shown only now: {token}",
                 messages.WARNING,
             )
-
-
-def _sent_message(sent: dict) -> str:
-    return f"Sent to {', '.join(sent['topics'])}: {sent['payload']}"
 
 
 @admin.register(EnrollmentToken)

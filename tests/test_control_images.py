@@ -1,12 +1,14 @@
 import os
 import time
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from devices.control_images import (
@@ -163,3 +165,116 @@ def test_the_worker_sweeps_old_control_images(lobby, settings):
     Worker().run_once()
 
     assert stored("control_images") == []
+
+
+class Forms(HTMLParser):
+    """The forms of a page: each one's attributes, fields and buttons."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+        self._open: dict | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attributes = dict(attrs)
+        if tag == "form":
+            self._open = {"attrs": attributes, "fields": {}, "submits": []}
+            self.forms.append(self._open)
+        elif self._open is None:
+            return
+        elif tag == "input" and attributes.get("type") == "hidden":
+            self._open["fields"][attributes.get("name")] = attributes.get("value")
+        elif _submits(tag, attributes):
+            self._open["submits"].append(attributes)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._open = None
+
+
+def _submits(tag: str, attributes: dict) -> bool:
+    # A button without a type submits its form; so does an input of type
+    # submit or image.
+    if tag == "button":
+        return attributes.get("type", "submit") == "submit"
+    return tag == "input" and attributes.get("type") in ("submit", "image")
+
+
+def forms_of(html: str) -> list[dict]:
+    parser = Forms()
+    parser.feed(html)
+    return parser.forms
+
+
+def test_no_button_of_the_camera_form_sends_it_elsewhere(lobby, admin_user, client):
+    client.force_login(admin_user)
+
+    page = client.get("/admin/devices/camera/lobby/change/").content.decode()
+
+    [change] = [f for f in forms_of(page) if f["attrs"].get("id") == "camera_form"]
+    assert change["submits"], "the change form keeps its save buttons"
+    for button in change["submits"]:
+        assert "formaction" not in button and "formmethod" not in button
+    assert "Capture a control image now" not in page.split('id="camera_form"')[1]
+
+
+def test_the_capture_form_asks_the_camera_with_a_checked_token(
+    lobby, admin_user, mqtt_broker
+):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin_user)
+    page = browser.get("/admin/devices/camera/lobby/change/").content.decode()
+    [capture] = [
+        form
+        for form in forms_of(page)
+        if form["attrs"].get("action") == "/admin/devices/camera/lobby/capture/"
+    ]
+    assert capture["attrs"]["method"] == "post" and len(capture["submits"]) == 1
+
+    forged = browser.post(capture["attrs"]["action"])
+    assert forged.status_code == 403
+    response = browser.post(capture["attrs"]["action"], capture["fields"])
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/devices/camera/lobby/change/"
+    request = CaptureRequest.objects.get()
+    assert request.camera_id == "lobby" and request.requested_by == admin_user
+
+
+def test_a_viewer_is_offered_no_capture(lobby, client):
+    viewer = get_user_model().objects.create_user("vic", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_camera"))
+    client.force_login(viewer)
+
+    page = client.get("/admin/devices/camera/lobby/change/")
+
+    assert page.status_code == 200
+    assert "Capture a control image now" not in page.content.decode()
+    assert client.post("/admin/devices/camera/lobby/capture/").status_code == 403
+    assert not CaptureRequest.objects.exists()
+
+
+def test_capture_times_are_shown_in_the_sites_time_zone_and_named(
+    lobby, admin_user, client, settings
+):
+    settings.TIME_ZONE = "Europe/Paris"
+    save_control_image("lobby", image_bytes("vtest_000.jpg"), NOON)
+    client.force_login(admin_user)
+
+    page = client.get("/admin/devices/camera/lobby/change/").content.decode()
+
+    # Noon UTC in December is one in the afternoon in Paris.
+    assert "captured 2026-12-03 13:00:00 CET." in page
+    assert "lobby &middot; 2026-12-03 13:00:00 CET" in page
+    assert "from 2026-12-03 13:00:00 CET" in page
+    assert "13:00:00 UTC" not in page
+
+
+def test_the_bulk_action_speaks_of_capturing(lobby, admin_user, client):
+    client.force_login(admin_user)
+
+    page = client.get("/admin/devices/camera/").content.decode()
+
+    assert '<option value="request_control_images">Capture control images</option>' in (
+        page
+    )
