@@ -53,15 +53,17 @@ class PassCounter:
         self.passes = 0
         self.calls = 0
         self.seconds = 0.0
-        self._model_detect = model.detect_pixels
-        model.detect_pixels = self._count_pass
+        # Every pass, on a whole picture or on the tiles of one, goes
+        # through detect_regions.
+        self._model_detect = model.detect_regions
+        model.detect_regions = self._count_passes
 
-    def _count_pass(self, image):
-        self.passes += 1
-        return self._model_detect(image)
+    def _count_passes(self, image, regions):
+        self.passes += len(regions)
+        return self._model_detect(image, regions)
 
     def release(self) -> None:
-        del self.model.detect_pixels
+        del self.model.detect_regions
 
     def wrap(self, detector):
         counter = self

@@ -8,6 +8,7 @@ import importlib.resources
 import threading
 from pathlib import Path
 
+import cv2
 import numpy
 import pytest
 
@@ -154,6 +155,51 @@ def test_it_gives_the_same_boxes_when_shared_between_threads(
     for thread in threads:
         thread.join()
     assert results == {name: detections[name] for name in names}
+
+
+def test_it_finds_on_a_region_in_place_what_it_finds_on_the_region_cut_out(
+    detector: SSDLiteDetector,
+) -> None:
+    picture = cv2.imread(str(IMAGES / "vtest_300.jpg"))
+    region = (341, 0, 768, 320)
+    left, top, right, bottom = region
+    cut_out = numpy.ascontiguousarray(picture[top:bottom, left:right])
+
+    [in_place] = detector.detect_regions(picture, [region])
+    alone = detector.detect_pixels(cut_out)
+
+    # Only the last row and column are read differently: past the region
+    # in place, repeated on the cut-out.
+    assert len(in_place) == len(alone) >= 2
+    for a, b in zip(in_place, alone, strict=True):
+        assert (a.x1, a.y1, a.x2, a.y2) == pytest.approx(
+            (b.x1, b.y1, b.x2, b.y2), abs=0.01
+        )
+        assert a.score == pytest.approx(b.score, abs=0.02)
+
+
+def test_it_finds_on_several_regions_at_once_what_it_finds_one_by_one(
+    detector: SSDLiteDetector, detections: dict[str, list[Box]]
+) -> None:
+    picture = cv2.imread(str(IMAGES / "basketball1.png"))
+    regions = [(0, 0, 640, 480), (0, 0, 356, 267), (284, 213, 640, 480)]
+
+    together = detector.detect_regions(picture, regions)
+
+    assert together == [detector.detect_regions(picture, [r])[0] for r in regions]
+    assert together[0] == detections["basketball1.png"]
+
+
+@pytest.mark.parametrize(
+    "region", [(0, 0, 641, 480), (-1, 0, 100, 100), (50, 50, 50, 100)]
+)
+def test_it_refuses_a_region_that_is_not_a_part_of_the_picture(
+    detector: SSDLiteDetector, region: tuple[int, int, int, int]
+) -> None:
+    picture = cv2.imread(str(IMAGES / "basketball1.png"))
+
+    with pytest.raises(ValueError, match="is not a part of a 640x480 picture"):
+        detector.detect_regions(picture, [region])
 
 
 def test_it_rejects_images_that_are_not_rgb(detector: SSDLiteDetector) -> None:
