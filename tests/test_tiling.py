@@ -48,6 +48,10 @@ class CountingPasses:
         self.passes += 1
         return self.detector.detect_pixels(image)
 
+    def detect_regions(self, image, regions):
+        self.passes += len(regions)
+        return self.detector.detect_regions(image, regions)
+
 
 def test_it_finds_small_people_the_whole_picture_misses(tiled, whole):
     # Ten people stand on the beach, most of them small.
@@ -81,6 +85,36 @@ def test_it_finds_nobody_on_a_picture_without_people(tiled, image):
 )
 def test_it_counts_each_person_once_where_tiles_overlap(tiled, image, people):
     assert len(tiled.detect(image_bytes(image))) == people
+
+
+@pytest.mark.parametrize(
+    "image, grid, people",
+    [
+        # The players stand taller than a tile of these grids: the tiles
+        # see their arms, legs and upper bodies as people of their own.
+        ("basketball1.png", "3x2", 2),
+        ("basketball2.png", "3x2", 2),
+        ("basketball1.png", "3x3", 2),
+        ("astronaut.png", "3x2", 1),
+        ("grace_hopper.jpg", "3x3", 1),
+    ],
+)
+def test_a_person_too_large_for_a_tile_counts_once_on_a_finer_grid(
+    settings, image, grid, people
+):
+    settings.DETECTOR_TILES = grid
+
+    assert len(get_detector().detect(image_bytes(image))) == people
+
+
+def test_the_whole_of_a_large_person_is_kept_rather_than_a_part(whole):
+    # A tile sees the astronaut's upper body more surely than the whole
+    # picture sees all of her; her feet must stay where she stands.
+    detector = TiledDetector(whole, TileGrid(3, 2), INPUT_SIDE)
+
+    [person] = detector.detect(image_bytes("astronaut.png"))
+
+    assert person.y2 > 0.9
 
 
 def test_its_boxes_are_fractions_of_the_whole_picture(tiled):
