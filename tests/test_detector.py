@@ -223,3 +223,30 @@ def test_the_generator_reproduces_the_committed_text_graph(tmp_path: Path) -> No
         build_text_graph(str(model_path), str(tmp_path / GRAPH_FILE))
     generated = (tmp_path / GRAPH_FILE).read_bytes()
     assert generated == (DETECTION_DIR / GRAPH_FILE).read_bytes()
+
+
+def test_the_process_loads_the_model_once_however_often_it_is_asked(
+    monkeypatch: pytest.MonkeyPatch, settings
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline import detectors
+
+    settings.DETECTOR = "ssdlite"
+    settings.DETECTOR_TILES = "off"
+    monkeypatch.setattr(detectors, "_loaded", {})
+    read = cv2.dnn.readNetFromTensorflow
+    loads = []
+
+    def counting_read(*paths: str):
+        loads.append(paths)
+        return read(*paths)
+
+    monkeypatch.setattr(cv2.dnn, "readNetFromTensorflow", counting_read)
+
+    first = detectors.get_detector()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        others = list(pool.map(lambda _: detectors.get_detector(), range(8)))
+
+    assert len(loads) == 1
+    assert all(other is first for other in others)
