@@ -18,7 +18,10 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# The load benchmark drives the server with wrk, from Debian like Chromium.
 bench: $(STAMP)
+	@test -x /usr/bin/wrk || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
 	$(BIN)/python -m bench
 
 lint: $(STAMP)

@@ -5,7 +5,10 @@
 Everything is measured in this one run, on this machine, and printed as
 figures relative to each other: the detector's mean absolute error on the
 development pictures, and the time the pipeline spends around each
-detector call as a fraction of the detector's own time.
+detector call as a fraction of the detector's own time. At the end, the
+web server as `make run` starts it, under load and through a soak of
+10,000 uploads (bench.load, bench.soak); either failing its checks makes
+the run exit 1.
 """
 
 import os
@@ -73,7 +76,13 @@ def main() -> int:
     from bench.history import history_benchmark
 
     history_benchmark()
-    return 0
+    from bench.load import load_benchmark
+    from bench.soak import soak_benchmark
+
+    # Both run whatever the other found; either failing fails the bench.
+    loaded = load_benchmark()
+    soaked = soak_benchmark()
+    return 0 if loaded and soaked else 1
 
 
 def accuracy() -> None:
