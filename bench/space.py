@@ -9,6 +9,7 @@ everything is made and read with the product's own code, in the data
 folder of the server under test. Each command prints one JSON object.
 """
 
+import io
 import json
 import math
 import sys
@@ -40,14 +41,15 @@ MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 def create_camera(name: str, interval: int) -> tuple["Camera", str]:
-    """A camera made as `manage.py create_camera` makes one, and its token."""
+    """A camera made by `manage.py create_camera`, and its token."""
+    from django.core.management import call_command
+
     from devices.models import Camera
 
-    camera = Camera(id=name, description="bench", sampling_interval=interval)
-    camera.full_clean()
-    token = camera.set_new_token()
-    camera.save()
-    return camera, token
+    out = io.StringIO()
+    arguments = ["--interval", str(interval), "--description", "bench"]
+    call_command("create_camera", name, *arguments, stdout=out)
+    return Camera.objects.get(pk=name), out.getvalue().strip()
 
 
 def seed_load() -> dict[str, Any]:
@@ -125,6 +127,7 @@ def _slot_figures(
 def seed_soak() -> dict[str, Any]:
     """Cameras with two or three zones each, and their tokens."""
     from zones.models import Zone
+    from zones.selections import zone_selections
 
     cameras = {}
     for index in range(SOAK_CAMERAS):
@@ -135,6 +138,9 @@ def seed_soak() -> dict[str, Any]:
             Zone.objects.create(camera=camera, name=name, polygon=BANDS[name]).pk
             for name in names
         ]
+        mirrored = [zone.id for zone in zone_selections().get(camera.pk)]
+        if mirrored != zone_ids:
+            raise RuntimeError(f"{camera.pk}'s zones were not mirrored")
         cameras[camera.pk] = {"token": token, "zones": zone_ids}
     return {"cameras": cameras}
 
