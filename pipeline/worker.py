@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 SUMMARY_EVERY = 60.0
 CONTROL_SWEEP_EVERY = 60.0
+# Seconds between retention sweeps while a pass works through a backlog.
+SWEEP_DURING_PASS_EVERY = 5.0
 # How many names of the images found on start the log lists.
 RESUMED_NAMES = 10
 
@@ -80,21 +82,40 @@ class Worker:
             self._started = True
             _log_resumed()
         tally = Tally()
+        self._next_sweep = time.monotonic() + SWEEP_DURING_PASS_EVERY
+        self._swept: set[str] = set()
         for name in sorted(walk(storages["image_cache"])):
+            if name in self._swept:
+                continue
             if self._attempt(crop_snapshot, name):
                 tally.snapshots += 1
             else:
                 tally.failed += 1
+            self._sweep_if_due(tally)
         for name in sorted(walk(storages["processed_images"])):
+            if name in self._swept:
+                continue
             if self._attempt(count_processed, name):
                 tally.counted += 1
             else:
                 tally.failed += 1
-        expired = expire_images()
-        tally.expired = len(expired)
-        self._failing.difference_update(expired)
+            self._sweep_if_due(tally)
+        self._sweep(tally)
         self._sweep_control_images()
         return tally
+
+    def _sweep_if_due(self, tally: Tally) -> None:
+        # A long backlog must not hold the retention sweep back until the
+        # pass ends: the images at its tail would outlive the limit.
+        if time.monotonic() >= self._next_sweep:
+            self._sweep(tally)
+            self._next_sweep = time.monotonic() + SWEEP_DURING_PASS_EVERY
+
+    def _sweep(self, tally: Tally) -> None:
+        expired = expire_images()
+        tally.expired += len(expired)
+        self._swept.update(expired)
+        self._failing.difference_update(expired)
 
     def _sweep_control_images(self) -> None:
         if time.monotonic() < self._next_control_sweep:

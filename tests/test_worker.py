@@ -70,3 +70,31 @@ def test_it_ignores_a_file_still_being_written(lobby):
     tally = Worker().run_once()
 
     assert tally.snapshots == 0 and tally.failed == 0
+
+
+def test_a_long_pass_sweeps_old_images_before_their_turn(lobby, monkeypatch):
+    keys = [
+        accept_snapshot("lobby", image_bytes(frame), NOON + timedelta(seconds=i))
+        for i, frame in enumerate(FRAMES)
+    ]
+    cache = storages["image_cache"]
+    handed_to_crop = []
+
+    def slow_crop(name: str) -> list[str]:
+        handed_to_crop.append(name)
+        # While this snapshot was being processed, the others waited long.
+        for key in keys:
+            if key.name == name:
+                continue
+            long_ago = cache.get_modified_time(key.name).timestamp() - 100
+            os.utime(cache.path(key.name), (long_ago, long_ago))
+        return crop_snapshot(name)
+
+    monkeypatch.setattr("pipeline.worker.crop_snapshot", slow_crop)
+    monkeypatch.setattr("pipeline.worker.SWEEP_DURING_PASS_EVERY", 0.0)
+
+    tally = Worker().run_once()
+
+    assert len(handed_to_crop) == 1
+    assert tally.expired == 2 and tally.failed == 0
+    assert stored("image_cache") == [] and stored("processed_images") == []
