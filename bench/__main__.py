@@ -11,8 +11,10 @@ web server as `make run` starts it, under load and through a soak of
 the run exit 1.
 """
 
+import atexit
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -53,6 +55,7 @@ ROUNDS = 3
 
 def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="occupancy-bench-"))
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     os.environ["OCCUPANCY_DATA_DIR"] = str(data_dir)
     os.environ["LOG_LEVEL"] = "ERROR"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "occupancy_site.settings")
