@@ -19,6 +19,12 @@ from devices.models import Camera, EnrollmentToken, hash_token
 logger = logging.getLogger(__name__)
 
 SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+# How a camera sends its snapshots: as a multipart POST to the API, or
+# straight to the image cache bucket through a presigned POST it asks the
+# API for, so that no image bytes pass through the web function.
+DIRECT = "direct"
+PRESIGNED = "presigned"
+UPLOAD_MODES = (DIRECT, PRESIGNED)
 
 
 class EnrollmentRefused(Exception):
@@ -41,6 +47,7 @@ class Enrollment:
     camera: Camera
     api_token: str
     mqtt: dict[str, Any]
+    upload: str
 
 
 def create_enrollment_token(
@@ -97,7 +104,14 @@ def enroll(token: str, serial: str, agent_version: str = "") -> Enrollment:
         mqtt = iot_details(camera)
     else:
         mqtt = mqtt_details(camera)
-    return Enrollment(camera=camera, api_token=api_token, mqtt=mqtt)
+    return Enrollment(
+        camera=camera, api_token=api_token, mqtt=mqtt, upload=upload_mode()
+    )
+
+
+def upload_mode() -> str:
+    """How cameras of this deployment send their snapshots."""
+    return PRESIGNED if settings.OCCUPANCY_BACKEND == "aws" else DIRECT
 
 
 def mqtt_details(camera: Camera) -> dict[str, Any]:

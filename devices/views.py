@@ -20,7 +20,7 @@ from devices.config import (
     parse_opening_hours,
 )
 from devices.control_images import save_control_image
-from devices.enrollment import SERIAL, EnrollmentRefused, enroll
+from devices.enrollment import SERIAL, UPLOAD_MODES, EnrollmentRefused, enroll
 from devices.health import record_contact
 from devices.messaging import PublishFailed
 from devices.models import CaptureRequest
@@ -95,6 +95,13 @@ class RegisterOutput(serializers.Serializer):
     camera_id = serializers.CharField()
     api_token = serializers.CharField()
     mqtt = MqttDetails()
+    upload = serializers.ChoiceField(
+        choices=UPLOAD_MODES,
+        help_text=(
+            "direct: POST each snapshot to /api/v1/uploads/. presigned: ask "
+            "/api/v1/uploads/presign for a target and POST it to S3 there."
+        ),
+    )
 
 
 class RegisterView(APIView):
@@ -120,6 +127,7 @@ class RegisterView(APIView):
             "camera_id": enrollment.camera.pk,
             "api_token": enrollment.api_token,
             "mqtt": enrollment.mqtt,
+            "upload": enrollment.upload,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
