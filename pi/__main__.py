@@ -85,7 +85,7 @@ def _run(config: AgentConfig, stop: threading.Event, running: list[Agent]) -> in
         return 0
     identity = state.identity
     source = open_source(config.source)
-    api = Uploader(config.server_url, identity.api_token)
+    api = Uploader(config.server_url, identity.api_token, upload=identity.upload)
     agent = Agent(
         api,
         source,
@@ -97,11 +97,12 @@ def _run(config: AgentConfig, stop: threading.Event, running: list[Agent]) -> in
     )
     running.append(agent)
     logger.info(
-        "Occupancy agent %s started as camera %s, %s source, server %s",
+        "Occupancy agent %s started as camera %s, %s source, server %s, %s uploads",
         AGENT_VERSION,
         identity.camera_id,
         config.source.kind,
         config.server_url,
+        identity.upload,
     )
     channel = _open_channel(agent, state)
     try:

@@ -193,7 +193,7 @@ class Agent:
             image_id = self.api.send(jpeg, captured_at)
         except UploadRefused as error:
             logger.warning(
-                "The server refused the snapshot of %s, dropped: %s",
+                "The snapshot of %s was refused, dropped: %s",
                 _stamp(captured_at),
                 error,
             )
@@ -248,7 +248,7 @@ class Agent:
             self.api.send(jpeg, item.captured_at)
         except UploadRefused as error:
             logger.warning(
-                "The server refused the buffered snapshot of %s, dropped: %s",
+                "The buffered snapshot of %s was refused, dropped: %s",
                 _stamp(item.captured_at),
                 error,
             )

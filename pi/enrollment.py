@@ -133,8 +133,9 @@ def _enroll(config: AgentConfig) -> State:
     state = State(identity, answer)
     save_state(config.state_path, state)
     logger.info(
-        "Enrolled as camera %s; identity saved in %s",
+        "Enrolled as camera %s (%s uploads); identity saved in %s",
         identity.camera_id,
+        identity.upload,
         config.state_path,
     )
     return state

@@ -1,10 +1,10 @@
 """The camera's identity, kept between starts in one JSON file.
 
 The file holds the server's answer to the enrollment (camera id, API token,
-MQTT details with the certificate and private key on AWS) and the last
-configuration applied. It is a secret: it is written with mode 0600, under a
-temporary name renamed into place, so that it is never half-written and
-never readable by another user.
+MQTT details with the certificate and private key on AWS, how to upload
+snapshots) and the last configuration applied. It is a secret: it is
+written with mode 0600, under a temporary name renamed into place, so that
+it is never half-written and never readable by another user.
 """
 
 import json
@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from pi.uploader import DIRECT, UPLOAD_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class Identity:
     # None when the server offers no MQTT: the camera then learns its
     # configuration from heartbeats alone and cannot take commands.
     mqtt: MqttSettings | None
+    # DIRECT or PRESIGNED, as the server said.
+    upload: str = DIRECT
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,17 @@ def parse_enrollment(body: object) -> Identity:
     if not isinstance(token, str) or not _TOKEN.match(token):
         raise StateError("api_token: missing or not a token")
     mqtt = body.get("mqtt")
-    return Identity(camera_id, token, None if mqtt is None else _mqtt(mqtt))
+    return Identity(
+        camera_id, token, None if mqtt is None else _mqtt(mqtt), _upload(body)
+    )
+
+
+def _upload(body: dict[str, Any]) -> str:
+    # A server from before the field existed takes snapshots directly.
+    value = body.get("upload", DIRECT)
+    if value not in UPLOAD_MODES:
+        raise StateError(f"upload: must be one of {', '.join(UPLOAD_MODES)}")
+    return value
 
 
 def load_state(path: Path) -> State | None:

@@ -123,6 +123,27 @@ def test_it_keeps_the_mqtt_certificate_and_key_of_an_aws_enrollment(server, tmp_
     assert stat.S_IMODE(config.state_path.stat().st_mode) == 0o600
 
 
+@pytest.mark.parametrize(
+    "answer, upload",
+    [
+        ({**ENROLLED, "upload": "presigned"}, "presigned"),
+        ({**ENROLLED, "upload": "direct"}, "direct"),
+        # A server from before it said how to upload.
+        (ENROLLED, "direct"),
+    ],
+)
+def test_it_keeps_how_the_server_said_to_upload_snapshots(
+    server, tmp_path, answer, upload
+):
+    server.script("POST", REGISTER, (201, answer))
+    config = load_config(write_config(tmp_path, server.url))
+
+    state = obtain_state(config, never_stopped)
+
+    assert state.identity.upload == upload
+    assert load_state(config.state_path).identity.upload == upload
+
+
 def test_it_tries_again_while_the_server_cannot_be_reached(server, tmp_path):
     server.script("POST", REGISTER, (503, {"detail": "Unavailable."}), (201, ENROLLED))
     config = load_config(write_config(tmp_path, server.url))
@@ -213,6 +234,8 @@ def test_it_gives_up_waiting_when_asked_to_stop(tmp_path):
         {**ENROLLED, "mqtt": {**ENROLLED["mqtt"], "port": "1883"}},
         {**ENROLLED, "mqtt": {**ENROLLED["mqtt"], "topics": {"commands": "a/#"}}},
         {**ENROLLED, "mqtt": {**ENROLLED["mqtt"], "tls": True}},
+        {**ENROLLED, "upload": "ftp"},
+        {**ENROLLED, "upload": ["presigned"]},
         ["cam-abc123"],
     ],
 )

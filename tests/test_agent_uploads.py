@@ -136,6 +136,21 @@ def test_it_drops_a_snapshot_the_server_refuses(server, frames, tmp_path, caplog
     assert "The file is not a JPEG." in caplog.text
 
 
+def test_it_keeps_a_snapshot_the_server_asks_to_send_later(server, frames, tmp_path):
+    throttled = (429, {"detail": "Request was throttled."})
+    server.script("POST", UPLOADS, throttled, (201, {"image_id": "x"}))
+    clock = FakeClock(START)
+    agent = make_agent(server.url, tmp_path, clock)
+
+    wait = agent.step()
+    assert len(agent.buffer) == 1
+    clock.advance(wait)
+    agent.step()
+
+    assert stamps(server) == ["2026-12-03T14:05:00Z", "2026-12-03T14:05:00Z"]
+    assert len(agent.buffer) == 0
+
+
 def test_it_drops_a_buffered_snapshot_the_server_refuses_and_sends_the_rest(
     server, frames, tmp_path
 ):
