@@ -1,5 +1,8 @@
-"""The error answers every endpoint shares, as the API schema shows them."""
+"""How the API schema describes access and the error answers every
+endpoint shares."""
 
+from django.conf import settings
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -20,6 +23,17 @@ _MEANINGS = {
     429: "Too many requests; retry after the time in Retry-After.",
     503: "A service this depends on cannot be reached.",
 }
+
+
+class ReaderSchema(AutoSchema):
+    """A reader endpoint: an API key or a staff session, or nothing at all
+    while keys are not required."""
+
+    def get_auth(self) -> list[dict]:
+        auths = super().get_auth()
+        if not settings.API_KEYS_REQUIRED:
+            auths.append({})
+        return auths
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.api import READER_AUTHENTICATION, ReaderAccess
-from access.schema import csv_errors
+from access.schema import ReaderSchema, csv_errors
 from analytics.history import SPACE, historical_data, zone_scope
 from analytics.renderers import HistoryCSVRenderer
 from analytics.serializers import HistoryQuery, HistoryRow, HistoryWindow, utc_text
@@ -41,6 +41,7 @@ class HistoryView(APIView):
     authentication_classes = READER_AUTHENTICATION
     permission_classes = [ReaderAccess]
     renderer_classes = [JSONRenderer, HistoryCSVRenderer]
+    schema = ReaderSchema()
 
     @extend_schema(
         parameters=[
@@ -58,7 +59,9 @@ class HistoryView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        query = HistoryQuery(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF takes an empty value in a
+        # QueryDict for a missing one, so ?by= would pass as the default.
+        query = HistoryQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         by = query.validated_data["by"]
         zone = _zone(query.validated_data.get("zone"))

@@ -1,9 +1,10 @@
 import logging
+from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.request import Request
@@ -24,6 +25,7 @@ from devices.enrollment import SERIAL, UPLOAD_MODES, EnrollmentRefused, enroll
 from devices.health import record_contact
 from devices.messaging import PublishFailed
 from devices.models import CaptureRequest
+from occupancy_site.api import StrictCharField
 from pipeline.images import InvalidImage
 from pipeline.views import UploadInput, read_upload
 
@@ -133,7 +135,7 @@ class RegisterView(APIView):
 
 
 class HeartbeatInput(serializers.Serializer):
-    agent_version = serializers.CharField(max_length=32, required=False)
+    agent_version = StrictCharField(max_length=32, required=False)
     config_version = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, allow_null=True
     )
@@ -236,10 +238,38 @@ class CameraCaptureView(StaffAPIView):
         return Response({"sent": sent})
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 24,
+        "items": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 2,
+            "uniqueItems": True,
+            "items": {
+                "type": "string",
+                "pattern": r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$",
+            },
+        },
+        "description": "Opening windows as [start, end] times, HH:MM; a "
+        "window that ends before it starts runs across midnight.",
+    }
+)
+class OpeningHoursField(serializers.JSONField):
+    """Checked by parse_opening_hours; the schema says what it accepts."""
+
+
+@extend_schema_field({"type": "string", "enum": sorted(available_timezones())})
+class TimeZoneField(serializers.CharField):
+    """Checked by check_time_zone: one of the IANA names this server knows."""
+
+
 class ConfigInput(serializers.Serializer):
     sampling_interval = serializers.IntegerField(min_value=1, max_value=86_400)
-    opening_hours = serializers.JSONField()
-    time_zone = serializers.CharField(max_length=64)
+    opening_hours = OpeningHoursField()
+    time_zone = TimeZoneField(max_length=64)
     jpeg_quality = serializers.IntegerField(min_value=10, max_value=100)
 
     def validate_opening_hours(self, value: object) -> list[list[str]]:

@@ -238,6 +238,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Bodies are documented as JSON, as cameras and scripts send them;
+    # the upload endpoints name their multipart form themselves.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # The schema and its pages are for readers: keys apply to them too.
     "SERVE_AUTHENTICATION": [
         "access.api.ApiKeyAuthentication",

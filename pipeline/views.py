@@ -6,14 +6,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.api import READER_AUTHENTICATION, ReaderAccess
-from access.schema import errors
+from access.schema import ReaderSchema, errors
 from audit.store import record
 from devices.authentication import CameraTokenAuthentication, IsCamera
 from devices.health import record_contact
@@ -46,9 +47,15 @@ class SnapshotNotStored(exceptions.APIException):
     wait = 10
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
+class CaptureTime(serializers.CharField):
+    """An ISO 8601 time with its zone, checked against the clock by the
+    serializer that holds it."""
+
+
 class UploadInput(serializers.Serializer):
     image = serializers.FileField(allow_empty_file=True)
-    captured_at = serializers.CharField(required=False, max_length=40)
+    captured_at = CaptureTime(required=False, max_length=40)
     camera = serializers.CharField(required=False, max_length=63)
 
     def validate_captured_at(self, text: str) -> datetime:
@@ -170,7 +177,7 @@ def _content_length(request: Request) -> int:
 
 
 class PresignInput(serializers.Serializer):
-    captured_at = serializers.CharField(max_length=40)
+    captured_at = CaptureTime(max_length=40)
     sha256 = serializers.RegexField(
         r"^[0-9a-f]{64}$",
         error_messages={
@@ -276,6 +283,7 @@ class OccupancyView(APIView):
 
     authentication_classes = READER_AUTHENTICATION
     permission_classes = [ReaderAccess]
+    schema = ReaderSchema()
 
     @extend_schema(responses={200: OccupancyOutput, **errors(401, 403, 429)})
     def get(self, request: Request) -> Response:

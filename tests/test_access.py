@@ -377,3 +377,23 @@ def test_behind_one_proxy_the_address_it_saw_is_throttled(db, settings):
 
     assert same == [200, 200, 429]
     assert get("10.0.0.1, 203.0.113.8") == 200
+
+
+def test_the_schema_shows_readers_public_only_while_keys_are_not_required(
+    db, settings, key
+):
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Key {key}")
+
+    def security(path: str, method: str = "get") -> list[dict]:
+        schema = reader.get("/api/v1/schema/?format=json").json()
+        return schema["paths"][path][method]["security"]
+
+    public = security("/api/v1/occupancy/")
+    staff_only = security("/api/v1/cameras/capture", "post")
+    settings.API_KEYS_REQUIRED = True
+    keyed = security("/api/v1/history/")
+
+    assert {} in public and {"apiKey": []} in public
+    assert {} not in staff_only
+    assert {} not in keyed and {"apiKey": []} in keyed
