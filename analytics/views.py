@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404
 from django.views.generic import TemplateView
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -85,11 +84,13 @@ class HistoryView(APIView):
     def perform_content_negotiation(
         self, request: Request, force: bool = False
     ) -> tuple[BaseRenderer, str]:
-        try:
-            return super().perform_content_negotiation(request, force)
-        except Http404:
-            # DRF answers an unknown ?format= with a bare 404.
+        # DRF answers an unknown ?format= with a bare 404 and takes an
+        # empty one for none. When forced, it is choosing how to render an
+        # error, this one among them.
+        chosen = request.query_params.get("format")
+        if not force and chosen is not None and chosen not in ("json", "csv"):
             raise exceptions.ValidationError({"format": "Use json or csv."})
+        return super().perform_content_negotiation(request, force)
 
 
 def _zone(zone_id: int | None) -> Zone | None:
