@@ -224,6 +224,9 @@ class PresignView(APIView):
         target = presigned_upload(
             settings.IMAGE_CACHE_BUCKET, key.name, settings.MAX_UPLOAD_BYTES
         )
+        # The snapshot goes to S3 next, past this server: asking for its
+        # target is the camera's sign of life with a snapshot.
+        record_contact(camera, snapshot=True)
 
         body = {
             "image_id": key.image_id,

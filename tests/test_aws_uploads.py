@@ -10,6 +10,7 @@ import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from devices.models import Camera
 from occupancy_site import aws
 from tests.aws_fixtures import (  # noqa: F401
     NAMES,
@@ -69,6 +70,16 @@ def test_a_camera_gets_a_post_limited_to_its_snapshots_name_and_size(
     assert ["content-length-range", 1, settings.MAX_UPLOAD_BYTES] in conditions
     assert {"Content-Type": "image/jpeg"} in conditions
     assert {"x-amz-server-side-encryption": "AES256"} in conditions
+
+
+def test_asking_for_a_target_counts_as_the_cameras_snapshot(camera_token, client_for):
+    before = Camera.objects.get(pk="lobby").last_snapshot_at
+
+    presign(client_for(camera_token), image_bytes("vtest_300.jpg"), recently())
+
+    camera = Camera.objects.get(pk="lobby")
+    assert before is None and camera.last_snapshot_at is not None
+    assert camera.last_seen == camera.last_snapshot_at
 
 
 def test_the_snapshot_posted_there_lands_encrypted_in_the_image_cache(
