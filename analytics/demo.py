@@ -106,6 +106,13 @@ def _image(
     return lines
 
 
+def lake_is_empty() -> bool:
+    """Whether the data lake holds no record at all, as on a first start."""
+    from pipeline.storage import walk
+
+    return next(iter(walk(storages["data_lake"])), None) is None
+
+
 def write_demo_history(
     zones: list[DemoZone],
     end: datetime,

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from analytics.demo import lake_is_empty
 from analytics.history import historical_data, slot_name
 from devices.demo import DEMO_CAMERA
 from pipeline.storage import walk
@@ -127,3 +128,11 @@ def test_generate_demo_history_refuses_bad_arguments(db, args, message):
         run("generate_demo_history", *args)
 
     assert walk(storages["data_lake"]) == []
+
+
+def test_the_data_lake_is_empty_until_a_record_is_written(db):
+    assert lake_is_empty()
+
+    run("generate_demo_history", "--days", "1", "--no-refresh")
+
+    assert not lake_is_empty()

@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analytics.demo import lake_is_empty
 from devices.demo import ensure_demo_config, prepare_demo_agent
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         self._ensure_admin()
         if not options["no_demo"]:
             ensure_demo_config()
+            self._seed_demo_history()
         url = f"http://{options['host']}:{options['port']}"
         supervisor = Supervisor()
         # Set both: a shell that starts this in the background ignores
@@ -82,6 +84,12 @@ class Command(BaseCommand):
         finally:
             self.stdout.write("Stopping...")
             supervisor.stop()
+
+    def _seed_demo_history(self) -> None:
+        # A first start has no past: four weeks of plausible counts give the
+        # dashboard's usual day something to show from the first minute.
+        if lake_is_empty():
+            call_command("generate_demo_history", days=28, stdout=self.stdout)
 
     def _start(self, supervisor: "Supervisor", url: str, options: dict) -> None:
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
