@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.mqtt_helpers import free_port
+from tests.process_helpers import ROOT, answers, free_port, manage, wait_for
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
 FRAMES = ROOT / "demo" / "frames"
 PASSWORD = "a long password for staff"
 # Far longer than the test: a new configuration can only come over MQTT.
@@ -51,16 +50,7 @@ class Site:
         self.processes: list[subprocess.Popen] = []
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        return manage(self.env, *args)
 
     def start(self, *command: str, log: Path | None = None) -> subprocess.Popen:
         output = log.open("w") if log else None
@@ -93,16 +83,6 @@ class Site:
         ]
 
 
-def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def site(tmp_path):
     site = Site(tmp_path)
@@ -132,7 +112,7 @@ def test_a_camera_enrolls_uploads_obeys_and_takes_a_new_interval(site):
     token = site.manage("create_enrollment_token", "--uses", "1")
     site.start(sys.executable, "manage.py", "mqtt_broker")
     site.start(sys.executable, "manage.py", "serve", "--port", str(site.port))
-    wait_for(lambda: _answers(site.url), what="the web server")
+    wait_for(lambda: answers(f"{site.url}/api/v1/occupancy/"), what="the web server")
     log = site.folder / "agent.log"
     agent = site.start(
         sys.executable, "-m", "pi", "--config", str(agent_config(site, token)), log=log
@@ -187,13 +167,6 @@ def test_a_camera_enrolls_uploads_obeys_and_takes_a_new_interval(site):
 
 def _after_first_heartbeat(camera: dict | None) -> dict | None:
     return camera if camera and camera["heartbeat_seconds"] else None
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/api/v1/occupancy/", timeout=2).ok
-    except requests.ConnectionError:
-        return False
 
 
 def _recent_gaps(site: Site, since: float, count: int) -> list[float] | None:

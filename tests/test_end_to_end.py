@@ -2,10 +2,8 @@
 worker and the real detector, driven the way a camera drives it."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,11 +11,11 @@ import pytest
 import requests
 
 from tests.helpers import IMAGES
+from tests.process_helpers import ROOT, free_port, manage, wait_for
 from tests.test_counting import LEFT, RIGHT
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
 ZONES_SCRIPT = f"""
 from devices.models import Camera
 from zones.models import Zone
@@ -25,12 +23,6 @@ camera = Camera.objects.get(pk="e2e")
 Zone.objects.create(camera=camera, name="West", polygon={LEFT!r})
 Zone.objects.create(camera=camera, name="East", polygon={RIGHT!r})
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Service:
@@ -47,16 +39,7 @@ class Service:
         self.processes: dict[str, subprocess.Popen] = {}
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        return manage(self.env, *args)
 
     def start(self, name: str, *args: str) -> None:
         self.processes[name] = subprocess.Popen(
@@ -83,16 +66,6 @@ def service(tmp_path):
     service.manage("migrate", "--verbosity", "0")
     yield service
     service.stop_all()
-
-
-def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def occupancy(service: Service) -> dict | None:
@@ -122,7 +95,7 @@ def zone_counts(body: dict, at: datetime) -> dict | None:
 
 
 def test_frames_uploaded_over_http_come_back_as_counts(service):
-    token = service.manage("create_camera", "e2e", "--interval", "60").strip()
+    token = service.manage("create_camera", "e2e", "--interval", "60")
     service.manage("shell", "-c", ZONES_SCRIPT)
     service.start("server", "serve", "--port", str(service.port))
     service.start("worker", "worker")
@@ -146,7 +119,7 @@ def test_frames_uploaded_over_http_come_back_as_counts(service):
 
 
 def test_a_restarted_worker_counts_what_arrived_while_it_was_down(service):
-    token = service.manage("create_camera", "e2e", "--interval", "5").strip()
+    token = service.manage("create_camera", "e2e", "--interval", "5")
     service.manage("shell", "-c", ZONES_SCRIPT)
     service.start("server", "serve", "--port", str(service.port))
     wait_for(lambda: occupancy(service), what="the web server")

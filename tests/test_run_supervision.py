@@ -25,10 +25,8 @@ from pipeline.management.commands.run import (
     restart_delay,
 )
 from tests.helpers import IMAGES
-from tests.mqtt_helpers import free_port
-from tests.test_end_to_end import wait_for
+from tests.process_helpers import ROOT, answers, free_port, manage, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 ZONE = """
 from devices.models import Camera
 from zones.models import Zone
@@ -58,16 +56,7 @@ class Run:
         self.process: subprocess.Popen | None = None
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        return manage(self.env, *args)
 
     def start(self) -> None:
         with self.log.open("wb") as out:
@@ -97,10 +86,7 @@ class Run:
         return None
 
     def answers(self) -> bool:
-        try:
-            return requests.get(f"{self.url}/api/v1/health", timeout=2).ok
-        except requests.ConnectionError:
-            return False
+        return answers(f"{self.url}/api/v1/health")
 
     def stop(self) -> int:
         if self.process.poll() is None:
