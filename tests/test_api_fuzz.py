@@ -26,9 +26,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from devices.broker import EmbeddedBroker
-from tests.mqtt_helpers import free_port
+from tests.process_helpers import ROOT, free_port, manage, run_python
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 # Bounds: examples per operation, and seconds for the whole run.
 MAX_EXAMPLES = 30
@@ -103,19 +102,6 @@ checks.positive_data_acceptance.expected-statuses = {accepted_or_400}
 ACCEPTED_OR_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
 
-def run(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def wait_until_up(port: int, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while True:
@@ -144,8 +130,8 @@ def live_api(tmp_path):
         "MQTT_URL": f"mqtt://{broker.bind}",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    run(env, "manage.py", "migrate", "-v", "0")
-    credentials = run(env, "-c", SETUP).split()
+    manage(env, "migrate", "-v", "0")
+    credentials = run_python(env, "-c", SETUP).stdout.split()
     port = free_port()
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(

@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -38,11 +37,10 @@ from pipeline.retention import expire_images
 from pipeline.uploads import accept_snapshot
 from pipeline.worker import Worker
 from tests.helpers import image_bytes, stored
-from tests.mqtt_helpers import free_port
+from tests.process_helpers import ROOT, free_port, run_python, wait_for
 from tests.test_idempotency import data_lake_lines
 from tests.test_upload import upload
 
-ROOT = Path(__file__).resolve().parent.parent
 FRAMES = ["vtest_000.jpg", "vtest_150.jpg", "vtest_300.jpg"]
 
 
@@ -492,15 +490,7 @@ def run(env: dict, *args: str) -> str:
 
 def run_logged(env: dict, *args: str) -> tuple[str, str]:
     """What a process printed, and what it logged."""
-    done = subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_python(env, *args)
     return done.stdout.strip(), done.stderr
 
 
@@ -519,13 +509,6 @@ def files(folder: Path) -> list[Path]:
     return [path for path in folder.rglob("*") if path.is_file()]
 
 
-def wait_for(check, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.1)
-
-
 @pytest.mark.e2e
 def test_a_worker_killed_between_crop_and_count_loses_nothing(tmp_path):
     data = tmp_path / "data"
@@ -539,7 +522,11 @@ def test_a_worker_killed_between_crop_and_count_loses_nothing(tmp_path):
 
     worker = subprocess.Popen([sys.executable, "-c", PAUSED_WORKER], cwd=ROOT, env=env)
     try:
-        wait_for(lambda: files(processed) and not files(cache))
+        wait_for(
+            lambda: files(processed) and not files(cache),
+            timeout=90,
+            what="the image to be cropped and not counted",
+        )
     finally:
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
