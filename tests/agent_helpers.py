@@ -5,7 +5,6 @@ import asyncio
 import json
 import secrets
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -20,15 +19,11 @@ import awscrt.io
 import awscrt.mqtt
 from amqtt.broker import Broker
 
+from tests.process_helpers import free_port
+
 # Not from tests.helpers: these helpers must load without Django.
 IMAGES = Path(__file__).parent / "images"
 FRAMES = ["vtest_000.jpg", "vtest_150.jpg", "vtest_300.jpg"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> object:

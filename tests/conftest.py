@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from devices.broker import EmbeddedBroker
 from tests.helpers import WHOLE_PICTURE, make_camera
-from tests.mqtt_helpers import free_port
+from tests.process_helpers import free_port
 from zones.models import Zone
 from zones.selections import zone_selections
 

@@ -2,14 +2,7 @@
 
 import asyncio
 import json
-import socket
 import threading
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Listener:

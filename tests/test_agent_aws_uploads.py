@@ -32,9 +32,10 @@ from pi.enrollment import register
 from pi.sources import FolderSource
 from pi.state import parse_enrollment
 from pi.uploader import DIRECT, PRESIGNED, Uploader
-from tests.agent_helpers import DeviceServer, FakeClock, copy_frames, free_port
+from tests.agent_helpers import DeviceServer, FakeClock, copy_frames
 from tests.aws_fixtures import NAMES, aws_credentials, moto_server  # noqa: F401
 from tests.helpers import make_camera, stored
+from tests.process_helpers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,8 @@ from pi.config import load_config
 from pi.enrollment import MAX_RETRY_AFTER, EnrollmentRefused, obtain_state
 from pi.state import StateError, load_state
 from pi.version import AGENT_VERSION
-from tests.agent_helpers import DeviceServer, free_port
+from tests.agent_helpers import DeviceServer
+from tests.process_helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTER = "/api/v1/devices/register"

@@ -12,7 +12,8 @@ from pi.buffer import SnapshotBuffer
 from pi.device_config import STARTING_CONFIG
 from pi.sources import FolderSource
 from pi.uploader import Uploader
-from tests.agent_helpers import DeviceServer, FakeClock, copy_frames, free_port
+from tests.agent_helpers import DeviceServer, FakeClock, copy_frames
+from tests.process_helpers import free_port
 
 UPLOADS = "/api/v1/uploads/"
 START = datetime(2026, 12, 3, 14, 5, tzinfo=UTC)
