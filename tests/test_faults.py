@@ -151,58 +151,54 @@ def test_a_hanging_detector_is_given_up_on(lobby, quick, detector, settings, cap
     assert_counted_exactly(before, after)
 
 
-def test_a_store_that_refuses_writes_costs_one_snapshot(
-    lobby, quick, monkeypatch, caplog
-):
+@contextmanager
+def refusing_writes(alias: str, error: int) -> Iterator[None]:
+    """A store whose every write fails with an OSError until the block ends."""
+
+    def refuse(name, content):
+        raise OSError(error, os.strerror(error))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(storages[alias], "_save", refuse)
+        yield
+
+
+def test_a_store_that_refuses_writes_costs_one_snapshot(lobby, quick, caplog):
     worker = Worker()
     before = snapshot(0, 30)
     worker.run_once()
-    processed = storages["processed_images"]
-    healthy_save = processed._save
 
-    def refuse(name, content):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    with refusing_writes("processed_images", errno.ENOSPC):
+        failed = snapshot(1, 20)
+        worker.run_once()
+        worker.run_once()
 
-    monkeypatch.setattr(processed, "_save", refuse)
-    failed = snapshot(1, 20)
-    worker.run_once()
-    worker.run_once()
-
-    assert len(mentions(caplog, failed.image_id)) == 1
-    assert stored("image_cache") == [failed.name]
-    assert expire_late() == [failed.name]
-    monkeypatch.setattr(processed, "_save", healthy_save)
+        assert len(mentions(caplog, failed.image_id)) == 1
+        assert stored("image_cache") == [failed.name]
+        assert expire_late() == [failed.name]
     after = snapshot(2, 10)
     worker.run_once()
     assert stored("image_cache") == [] and stored("processed_images") == []
     assert_counted_exactly(before, after)
 
 
-def test_a_data_lake_that_refuses_writes_costs_one_snapshot(
-    lobby, quick, monkeypatch, caplog
-):
+def test_a_data_lake_that_refuses_writes_costs_one_snapshot(lobby, quick, caplog):
     worker = Worker()
     before = snapshot(0, 30)
     worker.run_once()
-    lake = storages["data_lake"]
-    healthy_save = lake._save
 
-    def refuse(name, content):
-        raise OSError(errno.EIO, "Input/output error")
+    with refusing_writes("data_lake", errno.EIO):
+        failed = snapshot(1, 20)
+        worker.run_once()
+        worker.run_once()
 
-    monkeypatch.setattr(lake, "_save", refuse)
-    failed = snapshot(1, 20)
-    worker.run_once()
-    worker.run_once()
-
-    [logged] = mentions(caplog, failed.image_id)
-    assert "lobby" in logged.getMessage()
-    # The current counts are written after the data lake, so they still
-    # show the last snapshot the data lake holds.
-    assert CurrentCount.objects.get().image_id == before.image_id
-    assert stored("processed_images") == [failed.processed_name()]
-    assert expire_late() == [failed.processed_name()]
-    monkeypatch.setattr(lake, "_save", healthy_save)
+        [logged] = mentions(caplog, failed.image_id)
+        assert "lobby" in logged.getMessage()
+        # The current counts are written after the data lake, so they still
+        # show the last snapshot the data lake holds.
+        assert CurrentCount.objects.get().image_id == before.image_id
+        assert stored("processed_images") == [failed.processed_name()]
+        assert expire_late() == [failed.processed_name()]
     after = snapshot(2, 10)
     worker.run_once()
     assert stored("image_cache") == [] and stored("processed_images") == []
