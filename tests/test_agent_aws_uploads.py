@@ -16,6 +16,7 @@ import logging
 import os
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -202,6 +203,13 @@ def target_at(api: DeviceServer) -> dict:
     }
 
 
+def presigning_agent(api: DeviceServer, tmp_path: Path) -> tuple[Agent, FakeClock]:
+    """An agent that asks the test server for presigned posts."""
+    clock = FakeClock(datetime(2026, 12, 3, 14, 5, tzinfo=UTC))
+    uploader = Uploader(api.url, "device-token", upload=PRESIGNED)
+    return make_agent(uploader, tmp_path, clock), clock
+
+
 def test_the_form_carries_the_fields_then_the_file_and_never_the_api_token(api, frames):
     api.script("POST", PRESIGN, (200, target_at(api)))
     api.script("POST", BUCKET, (204, ""))
@@ -228,10 +236,7 @@ def test_the_form_carries_the_fields_then_the_file_and_never_the_api_token(api, 
 def test_a_failing_s3_keeps_the_snapshot_for_later(api, frames, tmp_path, caplog):
     api.script("POST", PRESIGN, (200, target_at(api)))
     api.script("POST", BUCKET, (503, "<Error><Code>SlowDown</Code></Error>"))
-    clock = FakeClock(datetime(2026, 12, 3, 14, 5, tzinfo=UTC))
-    agent = make_agent(
-        Uploader(api.url, "device-token", upload=PRESIGNED), tmp_path, clock
-    )
+    agent, _ = presigning_agent(api, tmp_path)
 
     with caplog.at_level(logging.WARNING, logger="pi.agent"):
         agent.step()
@@ -242,10 +247,7 @@ def test_a_failing_s3_keeps_the_snapshot_for_later(api, frames, tmp_path, caplog
 
 def test_a_presign_refusal_is_not_tried_again(api, frames, tmp_path, caplog):
     api.script("POST", PRESIGN, (400, {"detail": "captured_at: Give a time zone."}))
-    clock = FakeClock(datetime(2026, 12, 3, 14, 5, tzinfo=UTC))
-    agent = make_agent(
-        Uploader(api.url, "device-token", upload=PRESIGNED), tmp_path, clock
-    )
+    agent, clock = presigning_agent(api, tmp_path)
 
     with caplog.at_level(logging.WARNING, logger="pi.agent"):
         for _ in range(3):
@@ -277,10 +279,7 @@ def test_a_presign_failure_keeps_the_snapshot_for_later(
     api, frames, tmp_path, caplog, reply
 ):
     api.script("POST", PRESIGN, reply)
-    clock = FakeClock(datetime(2026, 12, 3, 14, 5, tzinfo=UTC))
-    agent = make_agent(
-        Uploader(api.url, "device-token", upload=PRESIGNED), tmp_path, clock
-    )
+    agent, _ = presigning_agent(api, tmp_path)
 
     with caplog.at_level(logging.WARNING, logger="pi.agent"):
         agent.step()
