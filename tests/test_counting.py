@@ -188,12 +188,18 @@ class CountingDetector:
         return self.inner.detect(image)
 
 
-def test_crop_makes_one_image_and_one_detection_per_zone(db, settings, monkeypatch):
-    settings.COUNT_STRATEGY = "crop"
+@pytest.fixture
+def spy(db, settings, monkeypatch) -> CountingDetector:
+    """The walkway's two halves, counted by the detector that notes sizes."""
     settings.DETECTOR_TILES = "off"
     walkway_halves()
     spy = CountingDetector()
     monkeypatch.setattr(count, "get_detector", lambda: spy)
+    return spy
+
+
+def test_crop_makes_one_image_and_one_detection_per_zone(settings, spy):
+    settings.COUNT_STRATEGY = "crop"
     key = accept_snapshot("walkway", jpeg("vtest_300.jpg"), NOON)
     west = Zone.objects.get(camera="walkway", name="West")
     east = Zone.objects.get(camera="walkway", name="East")
@@ -209,14 +215,8 @@ def test_crop_makes_one_image_and_one_detection_per_zone(db, settings, monkeypat
     assert counts == {"West": 4, "East": 2}
 
 
-def test_assign_makes_one_image_and_one_detection_for_all_zones(
-    db, settings, monkeypatch
-):
+def test_assign_makes_one_image_and_one_detection_for_all_zones(settings, spy):
     settings.COUNT_STRATEGY = "assign"
-    settings.DETECTOR_TILES = "off"
-    walkway_halves()
-    spy = CountingDetector()
-    monkeypatch.setattr(count, "get_detector", lambda: spy)
     key = accept_snapshot("walkway", jpeg("vtest_300.jpg"), NOON)
 
     names = crop_snapshot(key.name)
