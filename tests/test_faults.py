@@ -244,6 +244,19 @@ def files_in(alias: str) -> list[Path]:
     return files(Path(storages[alias].location))
 
 
+def assert_refused_for_now(
+    refused, data: bytes, caplog, reason: str, cause: str
+) -> str:
+    """A 503 the camera may retry, logged once, with no file kept; the id."""
+    assert refused.status_code == 503 and refused["Retry-After"] == "10"
+    assert reason in refused.json()["detail"]
+    image_id = image_id_for(data)
+    [logged] = mentions(caplog, image_id)
+    assert "lobby" in logged.getMessage() and cause in logged.getMessage()
+    assert files_in("image_cache") == []
+    return image_id
+
+
 def test_an_image_cache_that_refuses_an_upload_is_a_503_and_keeps_nothing(
     lobby, quick, client_for, monkeypatch, caplog
 ):
@@ -253,12 +266,9 @@ def test_an_image_cache_that_refuses_an_upload_is_a_503_and_keeps_nothing(
 
     refused = upload(client_for(token), data)
 
-    assert refused.status_code == 503 and refused["Retry-After"] == "10"
-    assert "image cache" in refused.json()["detail"]
-    image_id = image_id_for(data)
-    [logged] = mentions(caplog, image_id)
-    assert "lobby" in logged.getMessage() and "No space left" in logged.getMessage()
-    assert files_in("image_cache") == []
+    image_id = assert_refused_for_now(
+        refused, data, caplog, "image cache", "No space left"
+    )
     assert not ImageEvent.objects.filter(image_id=image_id).exists()
     camera.refresh_from_db()
     assert camera.last_snapshot_at is None
@@ -303,12 +313,9 @@ def test_a_locked_database_during_an_upload_is_a_503_the_camera_can_retry(
     with writes_held("devices_camera"):
         refused = upload(client_for(token), data)
 
-    assert refused.status_code == 503 and refused["Retry-After"] == "10"
-    assert "database is busy" in refused.json()["detail"]
-    image_id = image_id_for(data)
-    [logged] = mentions(caplog, image_id)
-    assert "lobby" in logged.getMessage() and "locked" in logged.getMessage()
-    assert files_in("image_cache") == []
+    image_id = assert_refused_for_now(
+        refused, data, caplog, "database is busy", "locked"
+    )
     again = upload(client_for(token), data)
     assert again.status_code == 201
     Worker().run_once()
