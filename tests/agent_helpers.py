@@ -6,7 +6,6 @@ import json
 import secrets
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ import awscrt.io
 import awscrt.mqtt
 from amqtt.broker import Broker
 
-from tests.process_helpers import free_port
+from tests import process_helpers
 
 # Not from tests.helpers: these helpers must load without Django.
 IMAGES = Path(__file__).parent / "images"
@@ -27,13 +26,8 @@ FRAMES = ["vtest_000.jpg", "vtest_150.jpg", "vtest_300.jpg"]
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for a condition")
+    # The agent's threads answer within milliseconds: look often.
+    return process_helpers.wait_for(condition, timeout, "a condition", every=0.05)
 
 
 def copy_frames(folder: Path) -> list[bytes]:
@@ -187,7 +181,7 @@ class EmbeddedBroker:
     """amqtt on 127.0.0.1 in its own event loop; can stop and start again."""
 
     def __init__(self, port: int | None = None, tls: dict | None = None) -> None:
-        self.port = port or free_port()
+        self.port = port or process_helpers.free_port()
         self.listener = {"type": "tcp", "bind": f"127.0.0.1:{self.port}", **(tls or {})}
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -49,13 +49,16 @@ def answers(url: str) -> bool:
 
 
 def wait_for(
-    condition: Callable[[], object], timeout: float = 60.0, what: str = "condition"
+    condition: Callable[[], object],
+    timeout: float = 60.0,
+    what: str = "condition",
+    every: float = 0.25,
 ):
-    """The first true result of condition, tried until timeout seconds pass."""
+    """The first true result of condition, tried every so many seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = condition()
         if result:
             return result
-        time.sleep(0.25)
+        time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")
