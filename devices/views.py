@@ -69,13 +69,18 @@ class ControlImageUploadView(APIView):
 
 
 class RegisterInput(serializers.Serializer):
-    token = serializers.CharField(max_length=200)
+    # Taken as sent, untrimmed, so that what the schema allows is what is
+    # accepted: a token of spaces is simply an unknown token.
+    token = StrictCharField(min_length=1, max_length=200)
     serial = serializers.RegexField(
         SERIAL,
         max_length=63,
+        trim_whitespace=False,
         error_messages={"invalid": "Use letters, digits, - and _ only."},
     )
-    agent_version = serializers.CharField(max_length=32, required=False, default="")
+    agent_version = StrictCharField(
+        max_length=32, required=False, default="", allow_blank=True
+    )
 
 
 class MqttTopics(serializers.Serializer):
@@ -134,7 +139,7 @@ class RegisterView(APIView):
 
 
 class HeartbeatInput(serializers.Serializer):
-    agent_version = StrictCharField(max_length=32, required=False)
+    agent_version = StrictCharField(max_length=32, required=False, allow_blank=True)
     config_version = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, allow_null=True
     )
