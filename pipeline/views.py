@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import OperationalError, transaction
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -154,6 +155,7 @@ def read_upload(request: Request) -> Upload:
     if _content_length(request) > limit + 64 * 1024:
         raise PayloadTooLarge(f"The request is larger than {limit} bytes.")
 
+    _refuse_repeated_fields(request)
     form = UploadInput(data=request.data)
     form.is_valid(raise_exception=True)
     camera = request.user.camera
@@ -167,6 +169,18 @@ def read_upload(request: Request) -> Upload:
         raise PayloadTooLarge(f"The image is larger than {limit} bytes.")
     captured_at = form.validated_data.get("captured_at") or timezone.now()
     return Upload(camera.pk, image.read(), captured_at)
+
+
+def _refuse_repeated_fields(request: Request) -> None:
+    # A form may repeat a field; only the last would be read, so one that
+    # comes twice is refused rather than half ignored.
+    if not isinstance(request.data, QueryDict):
+        return
+    for field, values in request.data.lists():
+        if len(values) > 1:
+            raise exceptions.ValidationError(
+                {field[:40]: f"Give this field once, not {len(values)} times."}
+            )
 
 
 def _content_length(request: Request) -> int:

@@ -183,3 +183,20 @@ def test_it_refuses_a_capture_time_that_is_not_a_time(lobby, client_for):
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith("captured_at:")
+
+
+def test_it_refuses_a_field_given_twice(lobby, client_for):
+    earlier = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
+    later = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+
+    response = upload(
+        client_for(lobby[1]),
+        image_bytes("vtest_000.jpg"),
+        captured_at=[earlier, later],
+    )
+
+    assert response.status_code == 400
+    assert (
+        response.json()["detail"] == "captured_at: Give this field once, not 2 times."
+    )
+    assert stored("image_cache") == []
