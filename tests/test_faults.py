@@ -393,14 +393,19 @@ def test_a_missing_broker_is_a_503_and_cameras_still_get_the_config(
     heartbeat = client_for(lobby[1]).post("/api/v1/devices/heartbeat", {})
     assert heartbeat.json()["sampling_interval"] == 30
     assert CameraConfig.objects.get().version == heartbeat.json()["version"]
+    again = capture_with_the_broker_back(staff, port)
+    assert again.status_code == 200
+    assert CaptureRequest.objects.count() == 1
+
+
+def capture_with_the_broker_back(staff, port: int):
+    """Start the broker again on its port and ask for one capture."""
     broker = EmbeddedBroker(f"127.0.0.1:{port}")
     broker.start()
     try:
-        again = staff.post("/api/v1/cameras/capture", {"cameras": ["lobby"]})
+        return staff.post("/api/v1/cameras/capture", {"cameras": ["lobby"]})
     finally:
         broker.stop()
-    assert again.status_code == 200
-    assert CaptureRequest.objects.count() == 1
 
 
 def test_a_broker_that_goes_away_costs_only_the_commands(
@@ -427,12 +432,7 @@ def test_a_broker_that_goes_away_costs_only_the_commands(
     assert_counted_exactly(counted)
     [logged] = broker_lines(caplog, port)
     assert logged.levelno == logging.ERROR
-    broker = EmbeddedBroker(f"127.0.0.1:{port}")
-    broker.start()
-    try:
-        again = staff.post("/api/v1/cameras/capture", {"cameras": ["lobby"]})
-    finally:
-        broker.stop()
+    again = capture_with_the_broker_back(staff, port)
     assert again.status_code == 200
     assert CaptureRequest.objects.count() == 2
     assert "answers again" in broker_lines(caplog, port)[-1].getMessage()
