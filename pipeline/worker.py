@@ -56,6 +56,9 @@ class Worker:
         # repeat the same error until the image expires.
         self._failing: set[str] = set()
         self._next_control_sweep = 0.0
+        # Names the retention sweep removed during the current pass.
+        self._swept: set[str] = set()
+        self._next_sweep = 0.0
         self._started = False
 
     def run(self) -> None:
@@ -83,7 +86,7 @@ class Worker:
             _log_resumed()
         tally = Tally()
         self._next_sweep = time.monotonic() + SWEEP_DURING_PASS_EVERY
-        self._swept: set[str] = set()
+        self._swept.clear()
         for name in sorted(walk(storages["image_cache"])):
             if name in self._swept:
                 continue
